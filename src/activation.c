@@ -1,0 +1,133 @@
+/* activation.c - see activation.h. sd-daemon does the protocol; this file only checks that
+ * what arrived is something echod can serve, and says exactly what is wrong when it is not. */
+#include "activation.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "number.h"
+
+const char *fd_describe(int fd) {
+        struct stat st;
+
+        if (fcntl(fd, F_GETFD) < 0)
+                return "not open";
+        if (fstat(fd, &st) < 0)
+                return "not inspectable";
+        switch (st.st_mode & S_IFMT) {
+        case S_IFREG:  return "a regular file";
+        case S_IFIFO:  return "a pipe";
+        case S_IFCHR:  return "a character device";
+        case S_IFDIR:  return "a directory";
+        case S_IFBLK:  return "a block device";
+        case S_IFSOCK: return "a socket";
+        default:       return "not a socket";
+        }
+}
+
+static int fd_check(int fd, const char *name) {
+        char label[300] = "";
+        int r;
+
+        if (name && *name)
+                snprintf(label, sizeof label, " (%s)", name);
+
+        if (sd_is_socket(fd, AF_UNSPEC, 0, -1) <= 0) {
+                log_error("inherited fd %d%s is %s, not a socket", fd, label, fd_describe(fd));
+                return -ENOTSOCK;
+        }
+        r = sd_is_socket_inet(fd, AF_UNSPEC, SOCK_STREAM, -1, 0) > 0 ||
+            sd_is_socket_inet(fd, AF_UNSPEC, SOCK_DGRAM, -1, 0) > 0 ||
+            sd_is_socket_unix(fd, SOCK_STREAM, -1, NULL, 0) > 0;
+        if (!r) {
+                log_error("inherited fd %d%s is a socket echod cannot serve "
+                          "(want a TCP, UDP or AF_UNIX stream socket)", fd, label);
+                return -EPROTONOSUPPORT;
+        }
+        return 0;
+}
+
+/* sd_listen_fds() quietly ignores LISTEN_FDS meant for another process; echod says so instead,
+ * since a stray LISTEN_FDS is always a mistake in how it was started. */
+static int listen_env_check(void) {
+        const char *fds = getenv("LISTEN_FDS"), *pid = getenv("LISTEN_PID");
+        unsigned long long v;
+
+        if (!fds && !pid)
+                return 0;
+        if (!fds || !pid) {
+                log_error("%s is set but %s is not", fds ? "LISTEN_FDS" : "LISTEN_PID",
+                          fds ? "LISTEN_PID" : "LISTEN_FDS");
+                return -EINVAL;
+        }
+        if (parse_unsigned(pid, 1, INT32_MAX, &v) < 0) {
+                log_error("LISTEN_PID='%s' is not a process id", pid);
+                return -EINVAL;
+        }
+        if (v != (unsigned long long) getpid()) {
+                log_error("LISTEN_PID=%llu is not this process (%d): sockets meant for another process",
+                          v, (int) getpid());
+                return -EINVAL;
+        }
+        if (parse_unsigned(fds, 0, ACTIVATION_FDS_MAX, &v) < 0) {
+                log_error("LISTEN_FDS='%s' is not a number from 0 to %d", fds, ACTIVATION_FDS_MAX);
+                return -EINVAL;
+        }
+        return 1;
+}
+
+int activation_collect(bool inetd, int **ret_fds) {
+        char **names = NULL;
+        int *fds = NULL, n, r;
+
+        if (inetd) {
+                r = fd_check(STDIN_FILENO, "stdin, where --inetd expects the socket");
+                if (r < 0)
+                        return r;
+                fds = malloc(sizeof *fds);
+                if (!fds)
+                        return log_errno(-ENOMEM, "cannot collect sockets");
+                fds[0] = STDIN_FILENO;
+                *ret_fds = fds;
+                return 1;
+        }
+
+        r = listen_env_check();
+        if (r <= 0)
+                return r;
+        n = sd_listen_fds_with_names(1, &names);
+        if (n < 0)
+                return log_errno(n, "cannot read the sockets passed by the service manager");
+        if (n == 0)
+                goto done;
+        fds = calloc((size_t) n, sizeof *fds);
+        if (!fds) {
+                n = log_errno(-ENOMEM, "cannot collect sockets");
+                goto done;
+        }
+        for (int i = 0; i < n; i++) {
+                fds[i] = SD_LISTEN_FDS_START + i;
+                r = fd_check(fds[i], names ? names[i] : NULL);
+                if (r < 0) {
+                        free(fds);
+                        fds = NULL;
+                        n = r;
+                        goto done;
+                }
+        }
+        *ret_fds = fds;
+done:
+        if (names)
+                for (char **p = names; *p; p++)
+                        free(*p);
+        free(names);
+        return n;
+}

@@ -1,0 +1,192 @@
+/* address.c - see address.h. */
+#include "address.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "number.h"
+
+int port_parse(const char *s, const char *proto, char out[6], const char **why) {
+        unsigned long long v;
+        struct servent *se;
+        int r;
+
+        if (!*s) {
+                *why = "empty port";
+                return -EINVAL;
+        }
+        r = parse_unsigned(s, 1, 65535, &v);
+        if (r == -ERANGE || (r < 0 && s[0] >= '0' && s[0] <= '9')) {
+                *why = "port must be a number from 1 to 65535 or a service name";
+                return -EINVAL;
+        }
+        if (r == 0) {
+                snprintf(out, 6, "%llu", v);
+                return 0;
+        }
+        for (const char *p = s; *p; p++)
+                if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+                      (*p >= '0' && *p <= '9') || *p == '-' || *p == '_' || *p == '.')) {
+                        *why = "port must be a number from 1 to 65535 or a service name";
+                        return -EINVAL;
+                }
+        se = getservbyname(s, proto);
+        if (!se) {
+                *why = "unknown service name (see /etc/services)";
+                return -EINVAL;
+        }
+        snprintf(out, 6, "%u", (unsigned) ntohs((uint16_t) se->s_port));
+        return 0;
+}
+
+static int host_copy(struct address *a, const char *s, size_t n, const char **why) {
+        if (n >= sizeof a->host) {
+                *why = "host name too long";
+                return -EINVAL;
+        }
+        memcpy(a->host, s, n);
+        a->host[n] = '\0';
+        if (strcmp(a->host, "*") == 0)
+                a->host[0] = '\0';
+        return 0;
+}
+
+int address_parse(const char *s, const char *default_port, struct address *a, const char **why) {
+        const char *port = default_port, *colon;
+        struct in6_addr in6;
+        int r;
+
+        *a = (struct address) { 0 };
+        if (!*s) {
+                *why = "empty address";
+                return -EINVAL;
+        }
+        if (s[0] == '[') {
+                const char *close = strchr(s, ']');
+                if (!close) {
+                        *why = "'[' without a closing ']'";
+                        return -EINVAL;
+                }
+                if (close == s + 1) {
+                        *why = "empty IPv6 address between '[' and ']'";
+                        return -EINVAL;
+                }
+                if (close[1] == ':')
+                        port = close + 2;
+                else if (close[1] != '\0') {
+                        *why = "expected ':PORT' after ']'";
+                        return -EINVAL;
+                }
+                r = host_copy(a, s + 1, (size_t) (close - s - 1), why);
+                if (r < 0)
+                        return r;
+                if (inet_pton(AF_INET6, a->host, &in6) != 1) {
+                        *why = "not an IPv6 address between '[' and ']'";
+                        return -EINVAL;
+                }
+                a->bracketed = true;
+        } else if ((colon = strchr(s, ':')) && strchr(colon + 1, ':')) {
+                /* Two colons and no brackets: only a whole IPv6 literal, with the default port. */
+                if (inet_pton(AF_INET6, s, &in6) != 1) {
+                        *why = "an IPv6 address with a port needs brackets, as in [::1]:10000";
+                        return -EINVAL;
+                }
+                r = host_copy(a, s, strlen(s), why);
+                if (r < 0)
+                        return r;
+                a->bracketed = true;
+        } else if (colon) {
+                r = host_copy(a, s, (size_t) (colon - s), why);
+                if (r < 0)
+                        return r;
+                port = colon + 1;
+        } else {
+                r = host_copy(a, s, strlen(s), why);
+                if (r < 0)
+                        return r;
+        }
+        if (strchr(a->host, '[') || strchr(a->host, ']')) {
+                *why = "stray '[' or ']'";
+                return -EINVAL;
+        }
+        return port_parse(port, "tcp", a->port, why);
+}
+
+static bool addrinfo_same(const struct addrinfo *x, const struct addrinfo *y) {
+        return x->ai_family == y->ai_family && x->ai_addrlen == y->ai_addrlen &&
+               memcmp(x->ai_addr, y->ai_addr, x->ai_addrlen) == 0;
+}
+
+int address_resolve(const struct address *a, int socktype, struct addrinfo **ret) {
+        struct addrinfo hints = {
+                .ai_family = a->bracketed ? AF_INET6 : AF_UNSPEC,
+                .ai_socktype = socktype,
+                .ai_flags = AI_PASSIVE | AI_NUMERICSERV | (a->bracketed ? AI_NUMERICHOST : 0),
+        };
+        struct addrinfo *list;
+        int r;
+
+        r = getaddrinfo(a->host[0] ? a->host : NULL, a->port, &hints, &list);
+        if (r != 0)
+                return r;
+        /* /etc/hosts may name one address twice; binding it twice would fail. */
+        for (struct addrinfo *i = list; i; i = i->ai_next)
+                for (struct addrinfo **j = &i->ai_next; *j;) {
+                        if (addrinfo_same(i, *j)) {
+                                struct addrinfo *dup = *j;
+                                *j = dup->ai_next;
+                                dup->ai_next = NULL;
+                                freeaddrinfo(dup);
+                        } else
+                                j = &(*j)->ai_next;
+                }
+        *ret = list;
+        return 0;
+}
+
+int socket_listen(const struct addrinfo *ai) {
+        int fd, one = 1, r;
+
+        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
+        if (fd < 0)
+                return -errno;
+        if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0)
+                goto fail;
+        if (ai->ai_family == AF_INET6 &&
+            setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one) < 0)
+                goto fail;
+        if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0)
+                goto fail;
+        if (ai->ai_socktype == SOCK_STREAM && listen(fd, SOMAXCONN) < 0)
+                goto fail;
+        return fd;
+fail:
+        r = -errno;
+        close(fd);
+        return r;
+}
+
+void sockaddr_numeric(const struct sockaddr *sa, socklen_t len, char *host, char *port) {
+        if (getnameinfo(sa, len, host, NI_MAXHOST, port, NI_MAXSERV,
+                        NI_NUMERICHOST | NI_NUMERICSERV) != 0) {
+                strcpy(host, "?");
+                strcpy(port, "?");
+        }
+}
+
+void sockaddr_pytuple(const struct sockaddr *sa, socklen_t len, char *out, size_t size) {
+        char host[NI_MAXHOST], port[NI_MAXSERV];
+
+        sockaddr_numeric(sa, len, host, port);
+        if (sa->sa_family == AF_INET6) {
+                const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *) sa;
+                snprintf(out, size, "('%s', %s, %u, %u)", host, port,
+                         (unsigned) ntohl(s6->sin6_flowinfo), (unsigned) s6->sin6_scope_id);
+        } else
+                snprintf(out, size, "('%s', %s)", host, port);
+}

@@ -1,0 +1,38 @@
+/* address.h - "HOST:PORT" strings, name resolution and listening sockets. Nothing here logs:
+ * failures come back as values, with a reason where the caller needs one. */
+#pragma once
+
+#include <netdb.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/socket.h>
+
+#define ADDRESS_HOST_MAX 256
+
+struct address {
+        char host[ADDRESS_HOST_MAX];    /* "" means every address of the machine */
+        char port[6];                   /* decimal, 1..65535 */
+        bool bracketed;                 /* written as [IPv6] */
+};
+
+/* Parses HOST:PORT, [IPv6]:PORT, [IPv6], HOST, :PORT, *:PORT, * or a bare IPv6 literal into *a;
+ * a missing port is default_port. PORT is a number 1-65535 or a TCP service name (getservbyname).
+ * Returns 0, or -EINVAL with *why saying what is malformed. */
+int address_parse(const char *s, const char *default_port, struct address *a, const char **why);
+
+/* Parses a PORT alone (number 1-65535 or service name) into out[6]. Returns 0 or -EINVAL with *why. */
+int port_parse(const char *s, const char *proto, char out[6], const char **why);
+
+/* Resolves a for a passive stream socket (all results, duplicates removed). Returns 0, or a
+ * getaddrinfo EAI_* code (nonzero) with *ret untouched; free the list with freeaddrinfo(). */
+int address_resolve(const struct address *a, int socktype, struct addrinfo **ret);
+
+/* Creates, binds and listens on a non-blocking, close-on-exec stream socket for ai, with
+ * SO_REUSEADDR and, for IPv6, IPV6_V6ONLY. Returns the fd or -errno. */
+int socket_listen(const struct addrinfo *ai);
+
+/* Writes the numeric host and port of sa into host[NI_MAXHOST] and port[NI_MAXSERV]. */
+void sockaddr_numeric(const struct sockaddr *sa, socklen_t len, char *host, char *port);
+
+/* Formats sa as Python shows a socket address: ('127.0.0.1', 5000) or ('::1', 5000, 0, 0). */
+void sockaddr_pytuple(const struct sockaddr *sa, socklen_t len, char *out, size_t size);

@@ -1,0 +1,190 @@
+/* connection.c - see connection.h.
+ *
+ * The echo path: read into the connection's ring while it has room, write back what it holds.
+ * Epoll interest follows the state: EPOLLIN while there is room and the peer has not
+ * half-closed, EPOLLOUT while bytes are pending. A client that stops reading therefore stops
+ * being read once its ring is full, and costs nothing more than the ring and kernel buffers. */
+#include "connection.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "address.h"
+#include "log.h"
+#include "pyrepr.h"
+#include "server.h"
+
+/* -vv reads 16 bytes at a time, as the seed's recv(16), so its trace reads like the seed's. */
+#define TRACE_CHUNK 16
+
+static void connection_log(const struct connection *c, const char *what) {
+        char peer[NI_MAXHOST + 64];
+
+        sockaddr_pytuple((const struct sockaddr *) &c->peer, c->peer_len, peer, sizeof peer);
+        if (what)
+                log_info("%s %s: %llu bytes echoed", what, peer, (unsigned long long) c->echoed);
+        else
+                log_info("connection from %s", peer);
+}
+
+void connection_destroy(struct connection *c) {
+        struct server *s;
+
+        if (!c)
+                return;
+        s = c->server;
+        if (log_verbosity() >= 1)
+                connection_log(c, "closed connection from");
+        if (c->older)
+                c->older->newer = c->newer;
+        else
+                s->oldest = c->newer;
+        if (c->newer)
+                c->newer->older = c->older;
+        else
+                s->newest = c->older;
+        /* Closing the fd removes it from epoll. */
+        close(c->watch.fd);
+        buffer_pool_detach(&s->pool, &c->buf);
+        free(c);
+        server_connection_gone(s);
+}
+
+/* Returns >0 if bytes were read, 0 if none are ready or the peer half-closed, or -errno. */
+static int connection_read(struct connection *c) {
+        struct iovec iov[2];
+        ssize_t n;
+        int r, niov;
+
+        r = buffer_pool_attach(&c->server->pool, &c->buf);
+        if (r < 0)
+                return r;
+        niov = buffer_space_iov(&c->buf, iov);
+        if (log_verbosity() >= 2) {
+                niov = 1;
+                if (iov[0].iov_len > TRACE_CHUNK)
+                        iov[0].iov_len = TRACE_CHUNK;
+        }
+        n = readv(c->watch.fd, iov, niov);
+        if (n < 0)
+                return errno == EAGAIN || errno == EINTR ? 0 : -errno;
+        if (log_verbosity() >= 2) {
+                char repr[PYREPR_SIZE(TRACE_CHUNK)];
+                pyrepr(repr, iov[0].iov_base, (size_t) n);
+                log_info("received %s", repr);
+        }
+        if (n == 0) {
+                c->read_eof = true;
+                if (log_verbosity() >= 2) {
+                        char peer[NI_MAXHOST + 64];
+                        sockaddr_pytuple((const struct sockaddr *) &c->peer, c->peer_len, peer, sizeof peer);
+                        log_info("no data from %s", peer);
+                }
+                return 0;
+        }
+        buffer_produce(&c->buf, (size_t) n);
+        if (log_verbosity() >= 2)
+                log_info("sending data back to the client");
+        return 1;
+}
+
+/* Returns >0 if bytes were written, 0 if the socket is full, or -errno. */
+static int connection_write(struct connection *c) {
+        struct msghdr msg = { 0 };
+        struct iovec iov[2];
+        ssize_t n;
+
+        msg.msg_iov = iov;
+        msg.msg_iovlen = (size_t) buffer_data_iov(&c->buf, iov);
+        n = sendmsg(c->watch.fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n < 0)
+                return errno == EAGAIN || errno == EINTR ? 0 : -errno;
+        buffer_consume(&c->buf, (size_t) n);
+        c->echoed += (uint64_t) n;
+        atomic_fetch_add_explicit(&c->server->stats->bytes, (uint64_t) n, memory_order_relaxed);
+        return 1;
+}
+
+static void connection_dispatch(struct watch *w, uint32_t events) {
+        struct connection *c = (struct connection *) w;
+        struct server *s = c->server;
+        bool moved = false;
+        uint32_t want = 0;
+        int r;
+
+        if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR)) && !c->read_eof && !buffer_is_full(&c->buf)) {
+                r = connection_read(c);
+                if (r < 0)
+                        goto fail;
+                moved |= r > 0;
+        }
+        if (!buffer_is_empty(&c->buf)) {
+                r = connection_write(c);
+                if (r < 0)
+                        goto fail;
+                moved |= r > 0;
+        }
+        if (buffer_is_empty(&c->buf)) {
+                buffer_pool_detach(&s->pool, &c->buf);
+                if (c->read_eof) {
+                        connection_destroy(c);
+                        return;
+                }
+        }
+        if (moved)
+                server_touch(s, c);
+
+        if (!c->read_eof && !buffer_is_full(&c->buf))
+                want |= EPOLLIN;
+        if (!buffer_is_empty(&c->buf))
+                want |= EPOLLOUT;
+        r = loop_watch(&s->loop, &c->watch, want);
+        if (r < 0)
+                goto fail;
+        return;
+fail:
+        if (r != -ECONNRESET && r != -EPIPE)
+                log_errno(r, "connection closed on error");
+        connection_destroy(c);
+}
+
+int connection_create(struct server *s, int fd, const struct sockaddr *peer, socklen_t peer_len) {
+        struct connection *c;
+        int r;
+
+        c = calloc(1, sizeof *c);
+        if (!c) {
+                close(fd);
+                return -ENOMEM;
+        }
+        watch_init(&c->watch, fd, connection_dispatch);
+        c->server = s;
+        if (peer_len > sizeof c->peer)
+                peer_len = sizeof c->peer;
+        if (peer)
+                memcpy(&c->peer, peer, peer_len);
+        c->peer_len = peer_len;
+        c->last_active_ms = s->loop.now_ms;
+        c->older = s->newest;
+        if (s->newest)
+                s->newest->newer = c;
+        else
+                s->oldest = c;
+        s->newest = c;
+        s->n_connections++;
+        atomic_fetch_add_explicit(&s->stats->connections, 1, memory_order_relaxed);
+        atomic_fetch_add_explicit(&s->stats->served, 1, memory_order_relaxed);
+        if (log_verbosity() >= 1)
+                connection_log(c, NULL);
+
+        r = loop_watch(&s->loop, &c->watch, EPOLLIN);
+        if (r < 0) {
+                connection_destroy(c);
+                return r;
+        }
+        return 0;
+}

@@ -1,0 +1,31 @@
+/* connection.h - one client's TCP connection: what was read and not yet written back, the
+ * backpressure between the two directions, half-close, and its place in the idle order. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "buffer.h"
+#include "loop.h"
+
+struct server;
+
+struct connection {
+        struct watch watch;             /* first: the loop hands back &watch */
+        struct server *server;
+        struct connection *older, *newer;  /* the server's idle order, least recently active first */
+        struct buffer buf;              /* storage only while bytes are pending */
+        uint64_t last_active_ms;
+        uint64_t echoed;                /* bytes written back */
+        bool read_eof;                  /* the peer half-closed: flush, then close */
+        socklen_t peer_len;
+        struct sockaddr_storage peer;
+};
+
+/* Takes ownership of the connected, non-blocking socket fd (closed on failure too), links the
+ * connection into s and starts watching it. Returns 0 or -errno. */
+int connection_create(struct server *s, int fd, const struct sockaddr *peer, socklen_t peer_len);
+
+/* Unlinks, closes the socket and frees. Accepts NULL. Pending bytes are discarded. */
+void connection_destroy(struct connection *c);

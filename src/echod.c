@@ -1,0 +1,328 @@
+/* echod.c - main(): options, sockets (handed over or bound here), the loops, the exit status.
+ * The only file that knows every other module. */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "activation.h"
+#include "address.h"
+#include "log.h"
+#include "options.h"
+#include "server.h"
+#include "status.h"
+
+/* fds kept back from the connection limit: listeners, epoll, eventfds, signalfd, syslog. */
+#define FDS_RESERVED 32
+
+struct context {
+        struct config config;
+        struct stats stats;
+        struct status status;
+        int *fds;                       /* listening and datagram sockets, closed at exit */
+        size_t n_fds;
+        int connected_fd;               /* a client handed over (Accept=yes, inetd nowait), or -1 */
+        struct server *servers;         /* one per worker; [0] runs in the main thread */
+        size_t n_servers;
+        pthread_t *threads;             /* threads[i] runs servers[i + 1] */
+        size_t n_threads;
+        struct watch signal_watch;
+};
+
+static int fds_append(struct context *ctx, int fd) {
+        int *n = realloc(ctx->fds, (ctx->n_fds + 1) * sizeof *n);
+
+        if (!n)
+                return -ENOMEM;
+        ctx->fds = n;
+        ctx->fds[ctx->n_fds++] = fd;
+        return 0;
+}
+
+/* Binds every getaddrinfo result of one ADDRESS argument. Returns 0 or an EXIT_* status. */
+static int bind_address(struct context *ctx, const char *arg, bool given) {
+        struct addrinfo *list = NULL;
+        struct address a;
+        const char *why;
+        size_t bound = 0;
+        int r, status = EXIT_OK;
+
+        if (address_parse(arg, ECHOD_DEFAULT_PORT, &a, &why) < 0) {
+                log_error("invalid address '%s': %s", arg, why);
+                return EXIT_USAGE;
+        }
+        r = address_resolve(&a, SOCK_STREAM, &list);
+        if (r != 0) {
+                log_error("cannot resolve '%s': %s", a.host[0] ? a.host : arg, gai_strerror(r));
+                return r == EAI_SYSTEM ? EXIT_RUNTIME : EXIT_RESOLVE;
+        }
+        for (struct addrinfo *ai = list; ai; ai = ai->ai_next) {
+                char host[NI_MAXHOST], port[NI_MAXSERV];
+                int fd;
+
+                sockaddr_numeric(ai->ai_addr, ai->ai_addrlen, host, port);
+                fd = socket_listen(ai);
+                /* Like nc's local_listen: a family this machine lacks (no ::1) is skipped. */
+                if ((fd == -EADDRNOTAVAIL || fd == -EAFNOSUPPORT) && (ai->ai_next || bound > 0))
+                        continue;
+                if (fd < 0) {
+                        log_errno(fd, "cannot listen on %s port %s", host, port);
+                        status = EXIT_BIND;
+                        break;
+                }
+                if (fds_append(ctx, fd) < 0) {
+                        close(fd);
+                        log_errno(-ENOMEM, "cannot listen on %s port %s", host, port);
+                        status = EXIT_RUNTIME;
+                        break;
+                }
+                bound++;
+                log_info("starting up on %s port %s", given && a.host[0] ? a.host : host, port);
+        }
+        freeaddrinfo(list);
+        return status;
+}
+
+static int bind_standalone(struct context *ctx) {
+        if (ctx->config.n_addresses == 0)
+                return bind_address(ctx, ECHOD_DEFAULT_HOST, true);
+        for (size_t i = 0; i < ctx->config.n_addresses; i++) {
+                int status = bind_address(ctx, ctx->config.addresses[i], true);
+                if (status != EXIT_OK)
+                        return status;
+        }
+        return EXIT_OK;
+}
+
+/* inetd leaves the socket on fds 0, 1 and 2. Only fd 0 is served; 1 and 2 become /dev/null so
+ * that nothing stray reaches the client and closing fd 0 really ends the connection. */
+static int inetd_detach_stdio(void) {
+        int fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+
+        if (fd < 0)
+                return -errno;
+        if (dup2(fd, STDOUT_FILENO) < 0 || dup2(fd, STDERR_FILENO) < 0) {
+                int r = -errno;
+                close(fd);
+                return r;
+        }
+        close(fd);
+        return 0;
+}
+
+/* Moves a connected stream socket (Accept=yes, inetd nowait) out of ctx->fds into
+ * ctx->connected_fd. Only one such socket makes sense. Returns 0 or -EINVAL after logging. */
+static int take_connected(struct context *ctx) {
+        for (size_t i = 0; i < ctx->n_fds; i++) {
+                int listening = 1, type = 0;
+                socklen_t len = sizeof listening, tlen = sizeof type;
+
+                if (getsockopt(ctx->fds[i], SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) < 0 ||
+                    getsockopt(ctx->fds[i], SOL_SOCKET, SO_TYPE, &type, &tlen) < 0)
+                        return log_errno(-errno, "cannot inspect inherited fd %d", ctx->fds[i]);
+                if (type != SOCK_STREAM || listening)
+                        continue;
+                if (ctx->n_fds > 1) {
+                        log_error("inherited fd %d is a connected socket, but %zu sockets were passed: "
+                                  "Accept=yes passes exactly one", ctx->fds[i], ctx->n_fds);
+                        return -EINVAL;
+                }
+                ctx->connected_fd = ctx->fds[i];
+                ctx->n_fds = 0;
+        }
+        return 0;
+}
+
+/* Raises the soft fd limit to the hard one; returns the usable limit. */
+static size_t raise_fd_limit(void) {
+        struct rlimit rl;
+
+        if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+                return 1024;
+        if (rl.rlim_cur < rl.rlim_max) {
+                rl.rlim_cur = rl.rlim_max;
+                (void) setrlimit(RLIMIT_NOFILE, &rl);
+                (void) getrlimit(RLIMIT_NOFILE, &rl);
+        }
+        return rl.rlim_cur == RLIM_INFINITY ? 1u << 20 : (size_t) rl.rlim_cur;
+}
+
+static void context_stop(struct context *ctx, const char *why) {
+        status_stopping(&ctx->status, why);
+        server_stop(&ctx->servers[0]);
+        for (size_t i = 1; i < ctx->n_servers; i++)
+                server_request_stop(&ctx->servers[i]);
+}
+
+static void signal_dispatch(struct watch *w, uint32_t events) {
+        struct context *ctx = (struct context *) ((char *) w - offsetof(struct context, signal_watch));
+        struct signalfd_siginfo si;
+        char why[64];
+
+        if (read(w->fd, &si, sizeof si) != sizeof si)
+                return;
+        snprintf(why, sizeof why, "%s received, draining", strsignal((int) si.ssi_signo));
+        if (log_verbosity() >= 1)
+                log_info("%s", why);
+        context_stop(ctx, why);
+}
+
+static void main_tick(struct server *s) {
+        struct context *ctx = s->hook_userdata;
+
+        if (status_tick(&ctx->status, s->loop.now_ms) > 0) {
+                log_info("no client for %u s, exiting (--exit-idle)", ctx->config.exit_idle_s);
+                context_stop(ctx, "idle, exiting");
+        }
+}
+
+static void *worker_run(void *userdata) {
+        struct server *s = userdata;
+        int r = server_run(s);
+
+        if (r < 0)
+                log_errno(r, "worker loop failed");
+        return NULL;
+}
+
+static int signals_setup(struct context *ctx) {
+        sigset_t mask;
+        int fd;
+
+        signal(SIGPIPE, SIG_IGN);
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        /* Blocked before any thread starts, so that every thread inherits the mask. */
+        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+                return -errno;
+        fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        watch_init(&ctx->signal_watch, fd, signal_dispatch);
+        return 0;
+}
+
+static int context_serve(struct context *ctx) {
+        size_t limit, per_worker;
+        int r;
+
+        /* A connected socket is one client: one loop serves it. */
+        ctx->n_servers = ctx->connected_fd >= 0 ? 1 : ctx->config.workers;
+        limit = ctx->config.max_connections ? ctx->config.max_connections
+                                            : raise_fd_limit() - FDS_RESERVED;
+        per_worker = (limit + ctx->n_servers - 1) / ctx->n_servers;
+
+        ctx->servers = calloc(ctx->n_servers, sizeof *ctx->servers);
+        ctx->threads = calloc(ctx->n_servers, sizeof *ctx->threads);
+        if (!ctx->servers || !ctx->threads)
+                return log_errno(-ENOMEM, "cannot set up workers");
+        for (size_t i = 0; i < ctx->n_servers; i++) {
+                r = server_init(&ctx->servers[i], &ctx->config, &ctx->stats, per_worker, ctx->fds, ctx->n_fds);
+                if (r < 0)
+                        return log_errno(r, "cannot set up event loop");
+        }
+        if (ctx->connected_fd >= 0) {
+                r = server_adopt(&ctx->servers[0], ctx->connected_fd);
+                ctx->connected_fd = -1;
+                if (r < 0)
+                        return log_errno(r, "cannot serve the connection passed in");
+        }
+        ctx->servers[0].tick_hook = main_tick;
+        ctx->servers[0].hook_userdata = ctx;
+
+        r = signals_setup(ctx);
+        if (r < 0)
+                return log_errno(r, "cannot set up signal handling");
+        r = loop_watch(&ctx->servers[0].loop, &ctx->signal_watch, EPOLLIN);
+        if (r < 0)
+                return log_errno(r, "cannot watch signals");
+        for (size_t i = 1; i < ctx->n_servers; i++) {
+                r = -pthread_create(&ctx->threads[ctx->n_threads], NULL, worker_run, &ctx->servers[i]);
+                if (r < 0)
+                        return log_errno(r, "cannot start worker %zu", i);
+                ctx->n_threads++;
+        }
+
+        status_init(&ctx->status, &ctx->stats, ctx->config.exit_idle_s, ctx->servers[0].loop.now_ms);
+        status_ready(&ctx->status);
+        r = server_run(&ctx->servers[0]);
+        if (r < 0)
+                return log_errno(r, "event loop failed");
+        return 0;
+}
+
+static void context_finish(struct context *ctx) {
+        if (ctx->n_threads > 0) {
+                for (size_t i = 1; i < ctx->n_servers; i++)
+                        server_request_stop(&ctx->servers[i]);
+                for (size_t i = 0; i < ctx->n_threads; i++)
+                        pthread_join(ctx->threads[i], NULL);
+        }
+        for (size_t i = 0; i < ctx->n_servers; i++)
+                server_finish(&ctx->servers[i]);
+        free(ctx->servers);
+        free(ctx->threads);
+        if (ctx->signal_watch.fd >= 0)
+                close(ctx->signal_watch.fd);
+        if (ctx->connected_fd >= 0)
+                close(ctx->connected_fd);
+        /* For passed sockets this only drops echod's reference: systemd keeps its own. */
+        for (size_t i = 0; i < ctx->n_fds; i++)
+                close(ctx->fds[i]);
+        free(ctx->fds);
+}
+
+int main(int argc, char **argv) {
+        struct context ctx = { .signal_watch.fd = -1, .connected_fd = -1 };
+        int r, n, status;
+
+        log_setup(LOG_TARGET_CONSOLE, 0);
+        r = config_parse(&ctx.config, argc, argv);
+        if (r <= 0)
+                return r < 0 ? EXIT_USAGE : EXIT_OK;
+        log_setup(ctx.config.inetd ? LOG_TARGET_SYSLOG : LOG_TARGET_CONSOLE, ctx.config.verbosity);
+
+        n = activation_collect(ctx.config.inetd, &ctx.fds);
+        if (n < 0)
+                return EXIT_ACTIVATION;
+        ctx.n_fds = (size_t) n;
+        r = take_connected(&ctx);
+        if (r < 0) {
+                free(ctx.fds);
+                return EXIT_ACTIVATION;
+        }
+        if (n > 0 && ctx.config.n_addresses > 0) {
+                log_error("addresses on the command line cannot be combined with %s",
+                          ctx.config.inetd ? "--inetd" : "sockets passed by the service manager");
+                free(ctx.fds);
+                return EXIT_USAGE;
+        }
+        if (ctx.config.inetd) {
+                r = inetd_detach_stdio();
+                if (r < 0) {
+                        log_errno(r, "cannot detach fds 1 and 2 from the inetd socket");
+                        free(ctx.fds);
+                        return EXIT_RUNTIME;
+                }
+        }
+        if (n == 0) {
+                status = bind_standalone(&ctx);
+                if (status != EXIT_OK) {
+                        for (size_t i = 0; i < ctx.n_fds; i++)
+                                close(ctx.fds[i]);
+                        free(ctx.fds);
+                        return status;
+                }
+        }
+
+        status = context_serve(&ctx) < 0 ? EXIT_RUNTIME : EXIT_OK;
+        context_finish(&ctx);
+        return status;
+}

@@ -1,0 +1,146 @@
+/* options.c - see options.h. */
+#include "options.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "number.h"
+
+enum {
+        OPT_INETD = 0x100,
+        OPT_MAX_CONNECTIONS,
+        OPT_IDLE_TIMEOUT,
+        OPT_DRAIN_TIMEOUT,
+        OPT_EXIT_IDLE,
+        OPT_WORKERS,
+        OPT_BUFFER_SIZE,
+};
+
+static const struct option options[] = {
+        { "help",            no_argument,       NULL, 'h' },
+        { "version",         no_argument,       NULL, 'V' },
+        { "verbose",         no_argument,       NULL, 'v' },
+        { "inetd",           no_argument,       NULL, OPT_INETD },
+        { "max-connections", required_argument, NULL, OPT_MAX_CONNECTIONS },
+        { "idle-timeout",    required_argument, NULL, OPT_IDLE_TIMEOUT },
+        { "drain-timeout",   required_argument, NULL, OPT_DRAIN_TIMEOUT },
+        { "exit-idle",       required_argument, NULL, OPT_EXIT_IDLE },
+        { "workers",         required_argument, NULL, OPT_WORKERS },
+        { "buffer-size",     required_argument, NULL, OPT_BUFFER_SIZE },
+        { 0 }
+};
+
+static void help(void) {
+        printf("Usage: echod [OPTION]... [ADDRESS]...\n"
+               "Echo every byte of every TCP connection back to its sender (RFC 862).\n"
+               "\n"
+               "ADDRESS is HOST:PORT, [IPv6]:PORT, HOST (port " ECHOD_DEFAULT_PORT "), :PORT or *:PORT (all\n"
+               "addresses). Without one, echod listens on " ECHOD_DEFAULT_HOST " port " ECHOD_DEFAULT_PORT ".\n"
+               "Sockets passed by systemd (LISTEN_FDS) are used instead when present.\n"
+               "\n"
+               "  -v, --verbose             one line per connection; twice: trace every chunk\n"
+               "      --inetd               serve the socket on fd 0 (inetd, wait or nowait)\n"
+               "      --max-connections N   clients served at once (default: from RLIMIT_NOFILE)\n"
+               "      --idle-timeout SEC    close a connection silent for SEC seconds (default 300, 0 never)\n"
+               "      --drain-timeout SEC   on SIGTERM, wait SEC seconds for open connections (default 10)\n"
+               "      --exit-idle SEC       exit after SEC seconds with no client (default 0, never)\n"
+               "      --workers N           event loops, one thread each (default 1)\n"
+               "      --buffer-size BYTES   unsent bytes held per connection (default 65536)\n"
+               "  -h, --help                show this help and exit\n"
+               "  -V, --version             show the version and exit\n"
+               "\n"
+               "Exit status: 0 success, 1 runtime failure, 2 usage error, 3 name does not resolve,\n"
+               "4 cannot bind or listen, 5 bad socket-activation environment or inherited fd.\n"
+               "See echod(8).\n");
+}
+
+static int parse_option_number(const char *name, const char *s, unsigned long long min,
+                               unsigned long long max, unsigned long long *ret) {
+        int r = parse_unsigned(s, min, max, ret);
+
+        if (r < 0)
+                log_error("invalid value for --%s: '%s' (expected a whole number from %llu to %llu)",
+                          name, s, min, max);
+        return r;
+}
+
+int config_parse(struct config *c, int argc, char **argv) {
+        unsigned long long v;
+        int opt;
+
+        *c = (struct config) {
+                .idle_timeout_s = 300,
+                .drain_timeout_s = 10,
+                .workers = 1,
+                .buffer_size = 65536,
+        };
+
+        opterr = 0;
+        optind = 1;
+        while ((opt = getopt_long(argc, argv, ":hVv", options, NULL)) >= 0) {
+                const char *name = optind > 0 && optind <= argc ? argv[optind - 1] : "?";
+
+                switch (opt) {
+                case 'h':
+                        help();
+                        return 0;
+                case 'V':
+                        printf("echod %s\n", ECHOD_VERSION);
+                        return 0;
+                case 'v':
+                        if (c->verbosity < 2)
+                                c->verbosity++;
+                        break;
+                case OPT_INETD:
+                        c->inetd = true;
+                        break;
+                case OPT_MAX_CONNECTIONS:
+                        if (parse_option_number("max-connections", optarg, 1, 10000000, &v) < 0)
+                                return -EINVAL;
+                        c->max_connections = (unsigned) v;
+                        break;
+                case OPT_IDLE_TIMEOUT:
+                        if (parse_option_number("idle-timeout", optarg, 0, 86400 * 7, &v) < 0)
+                                return -EINVAL;
+                        c->idle_timeout_s = (unsigned) v;
+                        break;
+                case OPT_DRAIN_TIMEOUT:
+                        if (parse_option_number("drain-timeout", optarg, 0, 3600, &v) < 0)
+                                return -EINVAL;
+                        c->drain_timeout_s = (unsigned) v;
+                        break;
+                case OPT_EXIT_IDLE:
+                        if (parse_option_number("exit-idle", optarg, 0, 86400 * 7, &v) < 0)
+                                return -EINVAL;
+                        c->exit_idle_s = (unsigned) v;
+                        break;
+                case OPT_WORKERS:
+                        if (parse_option_number("workers", optarg, 1, 64, &v) < 0)
+                                return -EINVAL;
+                        c->workers = (unsigned) v;
+                        break;
+                case OPT_BUFFER_SIZE:
+                        if (parse_option_number("buffer-size", optarg, 1024, 64 << 20, &v) < 0)
+                                return -EINVAL;
+                        c->buffer_size = (size_t) v;
+                        break;
+                case ':':
+                        log_error("option '%s' needs a value", name);
+                        return -EINVAL;
+                default:
+                        if (optopt && optopt < 0x100)
+                                log_error("unknown option '-%c' (see echod --help)", optopt);
+                        else
+                                log_error("unknown option '%s' (see echod --help)", name);
+                        return -EINVAL;
+                }
+        }
+
+        c->addresses = argv + optind;
+        c->n_addresses = (size_t) (argc - optind);
+        return 1;
+}

@@ -1,0 +1,35 @@
+/* options.h - echod's command line: struct config and its parser. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Exit statuses of echod; the man page's table lists the same. */
+enum {
+        EXIT_OK = 0,
+        EXIT_RUNTIME = 1,       /* a failure while serving (out of memory, epoll) */
+        EXIT_USAGE = 2,         /* a bad option, argument or address */
+        EXIT_RESOLVE = 3,       /* a host or service name that does not resolve */
+        EXIT_BIND = 4,          /* a socket could not be created, bound or listened on */
+        EXIT_ACTIVATION = 5,    /* bad LISTEN_* environment or inherited file descriptors */
+};
+
+#define ECHOD_DEFAULT_HOST "localhost"
+#define ECHOD_DEFAULT_PORT "10000"
+
+struct config {
+        char **addresses;               /* ADDRESS arguments (points into argv) */
+        size_t n_addresses;
+        int verbosity;                  /* -v count: 0, 1, 2 */
+        bool inetd;                     /* --inetd: the socket is fd 0 */
+        unsigned max_connections;       /* 0: derive from RLIMIT_NOFILE */
+        unsigned idle_timeout_s;        /* 0: never */
+        unsigned drain_timeout_s;
+        unsigned exit_idle_s;           /* 0: never */
+        unsigned workers;
+        size_t buffer_size;
+};
+
+/* Fills *c from argv. Returns >0 to run, 0 to exit successfully (--help, --version, after
+ * printing), or <0 after printing one line naming the bad argument (exit with EXIT_USAGE). */
+int config_parse(struct config *c, int argc, char **argv);

@@ -1,0 +1,256 @@
+/* server.c - see server.h. */
+#include "server.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "connection.h"
+#include "log.h"
+
+/* Accepts at most this many connections per wakeup, so that one busy listener cannot starve the
+ * connections already open. */
+#define ACCEPT_BATCH 64
+#define DATAGRAM_MAX 65536
+#define TICK_MS 250
+
+static void server_watch_listeners(struct server *s, bool on) {
+        for (size_t i = 0; i < s->n_listeners; i++) {
+                struct listener *l = &s->listeners[i];
+                uint32_t ev = on ? (EPOLLIN | (l->socktype == SOCK_STREAM ? EPOLLEXCLUSIVE : 0)) : 0;
+                int r = loop_watch(&s->loop, &l->watch, ev);
+                if (r < 0)
+                        log_errno(r, "cannot watch listening socket %d", l->watch.fd);
+        }
+}
+
+/* Listening is on while not draining, below the connection limit and not out of fds. */
+static void server_update_accepting(struct server *s) {
+        server_watch_listeners(s, !s->draining && !s->accept_paused &&
+                                  s->n_connections < s->max_connections);
+}
+
+static void listener_accept(struct listener *l) {
+        struct server *s = l->server;
+
+        for (int i = 0; i < ACCEPT_BATCH && s->n_connections < s->max_connections; i++) {
+                struct sockaddr_storage peer;
+                socklen_t len = sizeof peer;
+                int fd, r;
+
+                fd = accept4(l->watch.fd, (struct sockaddr *) &peer, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+                if (fd < 0) {
+                        if (errno == EAGAIN || errno == EWOULDBLOCK)
+                                break;
+                        if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+                                /* Log once per episode; resume at the next tick or when a client leaves. */
+                                if (!s->accept_paused)
+                                        log_warning("out of file descriptors or memory (%s): not accepting until some are free",
+                                                    strerror(errno));
+                                s->accept_paused = true;
+                                break;
+                        }
+                        /* ECONNABORTED, EPROTO, EINTR and friends concern one would-be client only. */
+                        continue;
+                }
+                r = connection_create(s, fd, (struct sockaddr *) &peer, len);
+                if (r < 0)
+                        log_errno(r, "cannot set up a connection");
+        }
+        server_update_accepting(s);
+}
+
+static void listener_echo_datagrams(struct listener *l) {
+        struct server *s = l->server;
+
+        for (int i = 0; i < ACCEPT_BATCH; i++) {
+                struct sockaddr_storage peer;
+                socklen_t len = sizeof peer;
+                ssize_t n;
+
+                n = recvfrom(l->watch.fd, s->datagram, DATAGRAM_MAX, MSG_DONTWAIT,
+                             (struct sockaddr *) &peer, &len);
+                if (n < 0)
+                        break;
+                /* UDP is lossy by contract: a datagram that cannot be sent now is dropped. */
+                if (sendto(l->watch.fd, s->datagram, (size_t) n, MSG_DONTWAIT | MSG_NOSIGNAL,
+                           (struct sockaddr *) &peer, len) >= 0)
+                        atomic_fetch_add_explicit(&s->stats->datagrams, 1, memory_order_relaxed);
+        }
+}
+
+static void listener_dispatch(struct watch *w, uint32_t events) {
+        struct listener *l = (struct listener *) w;
+
+        if (l->socktype == SOCK_DGRAM)
+                listener_echo_datagrams(l);
+        else
+                listener_accept(l);
+}
+
+static void server_check_done(struct server *s) {
+        if (s->n_connections > 0)
+                return;
+        if (s->draining || s->n_listeners == 0)
+                loop_quit(&s->loop);
+}
+
+void server_connection_gone(struct server *s) {
+        s->n_connections--;
+        atomic_fetch_sub_explicit(&s->stats->connections, 1, memory_order_relaxed);
+        if (s->n_connections == 0)
+                s->idle_since_ms = s->loop.now_ms;
+        if (s->accept_paused || s->n_connections + 1 == s->max_connections) {
+                s->accept_paused = false;
+                server_update_accepting(s);
+        }
+        server_check_done(s);
+}
+
+void server_touch(struct server *s, struct connection *c) {
+        c->last_active_ms = s->loop.now_ms;
+        if (c == s->newest)
+                return;
+        if (c->older)
+                c->older->newer = c->newer;
+        else
+                s->oldest = c->newer;
+        c->newer->older = c->older;
+        c->older = s->newest;
+        c->newer = NULL;
+        s->newest->newer = c;
+        s->newest = c;
+}
+
+static void server_close_idle(struct server *s) {
+        uint64_t limit = (uint64_t) s->config->idle_timeout_s * 1000;
+
+        if (limit == 0)
+                return;
+        while (s->oldest && s->loop.now_ms - s->oldest->last_active_ms >= limit) {
+                if (log_verbosity() >= 1)
+                        log_info("idle for %u s, closing", s->config->idle_timeout_s);
+                connection_destroy(s->oldest);
+        }
+}
+
+static void server_tick(void *userdata) {
+        struct server *s = userdata;
+
+        if (s->accept_paused) {
+                s->accept_paused = false;
+                server_update_accepting(s);
+        }
+        server_close_idle(s);
+        if (s->draining && s->loop.now_ms >= s->drain_deadline_ms && s->n_connections > 0) {
+                log_warning("drain timeout: closing %zu connections that are still open", s->n_connections);
+                while (s->oldest)
+                        connection_destroy(s->oldest);
+        }
+        if (s->tick_hook)
+                s->tick_hook(s);
+        server_check_done(s);
+}
+
+void server_stop(struct server *s) {
+        if (s->draining)
+                return;
+        s->draining = true;
+        s->drain_deadline_ms = s->loop.now_ms + (uint64_t) s->config->drain_timeout_s * 1000;
+        server_update_accepting(s);
+        server_check_done(s);
+}
+
+static void server_stop_dispatch(struct watch *w, uint32_t events) {
+        struct server *s = (struct server *) ((char *) w - offsetof(struct server, stop_watch));
+        uint64_t v;
+
+        if (read(w->fd, &v, sizeof v) < 0 && errno != EAGAIN)
+                log_errno(-errno, "cannot read stop event");
+        server_stop(s);
+}
+
+void server_request_stop(struct server *s) {
+        uint64_t one = 1;
+
+        if (write(s->stop_watch.fd, &one, sizeof one) < 0)
+                log_errno(-errno, "cannot signal worker to stop");
+}
+
+int server_init(struct server *s, const struct config *c, struct stats *stats,
+                size_t max_connections, const int *fds, size_t n) {
+        int r, efd;
+
+        *s = (struct server) { .config = c, .stats = stats, .max_connections = max_connections };
+        watch_init(&s->stop_watch, -1, server_stop_dispatch);
+        r = loop_init(&s->loop);
+        if (r < 0)
+                return r;
+        r = buffer_pool_init(&s->pool, c->buffer_size, 64);
+        if (r < 0)
+                return r;
+        s->listeners = calloc(n ? n : 1, sizeof *s->listeners);
+        if (!s->listeners)
+                return -ENOMEM;
+        efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        if (efd < 0)
+                return -errno;
+        watch_init(&s->stop_watch, efd, server_stop_dispatch);
+        r = loop_watch(&s->loop, &s->stop_watch, EPOLLIN);
+        if (r < 0)
+                return r;
+
+        for (size_t i = 0; i < n; i++) {
+                int type = 0;
+                socklen_t len = sizeof type;
+
+                if (getsockopt(fds[i], SOL_SOCKET, SO_TYPE, &type, &len) < 0)
+                        return -errno;
+                if (type == SOCK_DGRAM && !s->datagram) {
+                        s->datagram = malloc(DATAGRAM_MAX);
+                        if (!s->datagram)
+                                return -ENOMEM;
+                }
+                s->listeners[s->n_listeners] = (struct listener) { .server = s, .socktype = type };
+                watch_init(&s->listeners[s->n_listeners].watch, fds[i], listener_dispatch);
+                s->n_listeners++;
+        }
+        s->idle_since_ms = s->loop.now_ms;
+        loop_set_tick(&s->loop, TICK_MS, server_tick, s);
+        server_update_accepting(s);
+        return 0;
+}
+
+void server_finish(struct server *s) {
+        s->draining = true;
+        while (s->oldest)
+                connection_destroy(s->oldest);
+        /* Listening fds belong to the caller (they may be systemd's): only stop watching them. */
+        if (s->loop.epfd >= 0)
+                server_watch_listeners(s, false);
+        free(s->listeners);
+        free(s->datagram);
+        if (s->stop_watch.fd >= 0)
+                close(s->stop_watch.fd);
+        buffer_pool_finish(&s->pool);
+        loop_finish(&s->loop);
+        *s = (struct server) { .stop_watch.fd = -1, .loop.epfd = -1 };
+}
+
+int server_adopt(struct server *s, int fd) {
+        struct sockaddr_storage peer;
+        socklen_t len = sizeof peer;
+
+        if (getpeername(fd, (struct sockaddr *) &peer, &len) < 0)
+                len = 0;
+        return connection_create(s, fd, len ? (struct sockaddr *) &peer : NULL, len);
+}
+
+int server_run(struct server *s) {
+        if (s->n_listeners == 0 && s->n_connections == 0)
+                return 0;
+        return loop_run(&s->loop);
+}

@@ -1,0 +1,77 @@
+/* server.h - one event loop's worth of service: the listening and datagram sockets it watches,
+ * the connections it accepted, the limits on them, and draining on shutdown. With --workers N
+ * there are N servers, one per thread, sharing the listening sockets and the counters. */
+#pragma once
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buffer.h"
+#include "loop.h"
+#include "options.h"
+
+/* Counters shared by every worker, read for STATUS= lines. */
+struct stats {
+        atomic_uint_fast64_t connections;       /* open now */
+        atomic_uint_fast64_t served;            /* accepted since start */
+        atomic_uint_fast64_t bytes;             /* echoed since start */
+        atomic_uint_fast64_t datagrams;         /* UDP datagrams echoed since start */
+};
+
+struct listener {
+        struct watch watch;
+        struct server *server;
+        int socktype;                           /* SOCK_STREAM or SOCK_DGRAM */
+};
+
+struct server {
+        const struct config *config;
+        struct stats *stats;
+        struct loop loop;
+        struct buffer_pool pool;
+        struct listener *listeners;
+        size_t n_listeners;
+        struct connection *oldest, *newest;     /* idle order */
+        size_t n_connections;
+        size_t max_connections;
+        bool accept_paused;                     /* out of fds: retry at the next tick or close */
+        bool draining;
+        uint64_t drain_deadline_ms;
+        uint64_t idle_since_ms;                 /* when the last connection closed */
+        uint8_t *datagram;                      /* scratch for one UDP datagram */
+        struct watch stop_watch;                /* eventfd: server_request_stop() from another thread */
+        void (*tick_hook)(struct server *s);    /* the main worker's periodic work */
+        void *hook_userdata;
+};
+
+/* Prepares s to watch fds[0..n), listening stream or datagram sockets that stay owned by the
+ * caller. Returns 0 or -errno; call server_finish() either way. */
+int server_init(struct server *s, const struct config *c, struct stats *stats,
+                size_t max_connections, const int *fds, size_t n);
+
+/* Closes every connection and frees everything server_init() made; accepts a zeroed server. */
+void server_finish(struct server *s);
+
+/* Serves the connected stream socket fd (Accept=yes, inetd nowait) as one client; takes
+ * ownership of fd, closed on failure too. Returns 0 or -errno. */
+int server_adopt(struct server *s, int fd);
+
+/* Serves until server_stop() has drained, or until the last connection of a server without
+ * listeners (Accept=yes, inetd nowait) is done. Returns 0 or -errno. */
+int server_run(struct server *s);
+
+/* Stops accepting and lets open connections finish, for at most the drain timeout. Must be
+ * called from s's own thread (or before server_run). */
+void server_stop(struct server *s);
+
+/* Asks s to stop as server_stop() does; safe from any thread. */
+void server_request_stop(struct server *s);
+
+/* Called by connections: the connection was unlinked and its fd closed. */
+void server_connection_gone(struct server *s);
+
+/* Called by connections after they moved bytes: marks c most recently active. */
+struct connection;
+void server_touch(struct server *s, struct connection *c);

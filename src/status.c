@@ -1,0 +1,58 @@
+/* status.c - see status.h. */
+#include "status.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <systemd/sd-daemon.h>
+
+void status_init(struct status *st, struct stats *stats, unsigned exit_idle_s, uint64_t now_ms) {
+        uint64_t usec = 0;
+
+        *st = (struct status) { .stats = stats, .exit_idle_s = exit_idle_s, .idle_since_ms = now_ms };
+        if (sd_watchdog_enabled(0, &usec) > 0)
+                st->watchdog_ms = usec / 1000;
+        st->last_watchdog_ms = now_ms;
+}
+
+void status_format(const struct stats *stats, char *buf, size_t size) {
+        snprintf(buf, size, "%llu connections, %llu served, %llu bytes echoed",
+                 (unsigned long long) atomic_load(&stats->connections),
+                 (unsigned long long) atomic_load(&stats->served),
+                 (unsigned long long) atomic_load(&stats->bytes));
+        if (atomic_load(&stats->datagrams) > 0)
+                snprintf(buf + strlen(buf), size - strlen(buf), ", %llu datagrams",
+                         (unsigned long long) atomic_load(&stats->datagrams));
+}
+
+void status_ready(struct status *st) {
+        status_format(st->stats, st->last, sizeof st->last);
+        sd_notifyf(0, "READY=1\nSTATUS=%s", st->last);
+}
+
+int status_tick(struct status *st, uint64_t now_ms) {
+        char now[sizeof st->last];
+
+        if (now_ms - st->last_status_ms >= 1000) {
+                status_format(st->stats, now, sizeof now);
+                if (strcmp(now, st->last) != 0) {
+                        memcpy(st->last, now, sizeof now);
+                        sd_notifyf(0, "STATUS=%s", now);
+                }
+                st->last_status_ms = now_ms;
+        }
+        if (st->watchdog_ms > 0 && now_ms - st->last_watchdog_ms >= st->watchdog_ms / 2) {
+                sd_notify(0, "WATCHDOG=1");
+                st->last_watchdog_ms = now_ms;
+        }
+        if (atomic_load(&st->stats->connections) > 0) {
+                st->idle_since_ms = 0;
+                return 0;
+        }
+        if (st->idle_since_ms == 0)
+                st->idle_since_ms = now_ms;
+        return st->exit_idle_s > 0 && now_ms - st->idle_since_ms >= (uint64_t) st->exit_idle_s * 1000;
+}
+
+void status_stopping(struct status *st, const char *why) {
+        sd_notifyf(0, "STOPPING=1\nSTATUS=%s", why);
+}
