@@ -1,0 +1,111 @@
+# tests/e2e/helpers.bash - shared by every Bats file: `load helpers`.
+# Starts the real binaries of $ECHOD_BUILD (default ./build), waits for readiness with a bounded
+# wait, and ends every process it started, by PID, in teardown.
+
+load '/usr/lib/bats/bats-support/load'
+load '/usr/lib/bats/bats-assert/load'
+
+ROOT=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
+BUILD=${ECHOD_BUILD:-$ROOT/build}
+ECHOD=$BUILD/src/echod
+ECHO_CLIENT=$BUILD/src/echo-client
+PY=/usr/bin/python3
+HELPERS=$ROOT/tests/helpers
+TRACKED_PIDS=()
+
+# Prints a TCP port that is free on 127.0.0.1 and ::1 right now.
+free_port() {
+        "$PY" "$HELPERS/free_port.py" "$@"
+}
+
+# Remembers a PID for teardown_tracked.
+track_pid() {
+        TRACKED_PIDS+=("$1")
+}
+
+# Ends every tracked process still alive: TERM, a bounded wait, then KILL.
+teardown_tracked() {
+        local pid
+        for pid in "${TRACKED_PIDS[@]}"; do
+                kill -TERM "$pid" 2>/dev/null || continue
+                wait_gone "$pid" 5 || kill -KILL "$pid" 2>/dev/null || true
+        done
+        TRACKED_PIDS=()
+}
+
+# True when PID is gone or a zombie.
+pid_gone() {
+        local st
+        st=$(sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null) || return 0
+        [ "${st%% *}" = Z ]
+}
+
+# Waits up to $2 seconds (default 5) for PID $1 to exit.
+wait_gone() {
+        local pid=$1 deadline=$((SECONDS + ${2:-5}))
+        while ! pid_gone "$pid"; do
+                [ "$SECONDS" -lt "$deadline" ] || return 1
+                sleep 0.02
+        done
+}
+
+# Waits up to $3 seconds (default 5) until FILE $1 has at least ${4:-1} lines matching regex $2.
+wait_for_line() {
+        local file=$1 re=$2 deadline=$((SECONDS + ${3:-5})) want=${4:-1}
+        while [ "$(grep -cE -- "$re" "$file" 2>/dev/null || true)" -lt "$want" ]; do
+                if [ "$SECONDS" -ge "$deadline" ]; then
+                        echo "timed out waiting for '$re' in $file:" >&2
+                        cat "$file" >&2 || true
+                        return 1
+                fi
+                sleep 0.02
+        done
+}
+
+# echod_start [-n LINES] ARGS... : starts echod in the background (stdout in $ECHOD_OUT, stderr
+# in $ECHOD_ERR), waits until it printed LINES (default 1) "starting up on" lines, sets ECHOD_PID.
+echod_start() {
+        local lines=1
+        if [ "$1" = -n ]; then lines=$2; shift 2; fi
+        ECHOD_OUT=$BATS_TEST_TMPDIR/echod.out
+        ECHOD_ERR=$BATS_TEST_TMPDIR/echod.err
+        "$ECHOD" "$@" >"$ECHOD_OUT" 2>"$ECHOD_ERR" 3>&- &
+        ECHOD_PID=$!
+        track_pid "$ECHOD_PID"
+        local deadline=$((SECONDS + 5))
+        while [ "$(grep -c '^starting up on ' "$ECHOD_OUT" 2>/dev/null || true)" -lt "$lines" ]; do
+                if pid_gone "$ECHOD_PID"; then
+                        echo "echod exited before it was ready:" >&2
+                        cat "$ECHOD_ERR" >&2
+                        return 1
+                fi
+                if [ "$SECONDS" -ge "$deadline" ]; then
+                        echo "echod not ready after 5 s" >&2
+                        cat "$ECHOD_OUT" "$ECHOD_ERR" >&2
+                        return 1
+                fi
+                sleep 0.02
+        done
+}
+
+# Sends SIGTERM to echod, waits (bounded) and asserts exit status 0 and no sanitizer report.
+echod_stop() {
+        local status=0
+        kill -TERM "$ECHOD_PID"
+        wait_gone "$ECHOD_PID" "${1:-15}" || { echo "echod did not exit after SIGTERM" >&2; return 1; }
+        wait "$ECHOD_PID" || status=$?
+        if [ "$status" != 0 ]; then
+                echo "echod exited with status $status:" >&2
+                cat "$ECHOD_ERR" >&2
+                return 1
+        fi
+        assert_no_sanitizer_report "$ECHOD_ERR"
+}
+
+assert_no_sanitizer_report() {
+        if grep -qE 'Sanitizer|runtime error:' "$1"; then
+                echo "sanitizer report in $1:" >&2
+                cat "$1" >&2
+                return 1
+        fi
+}
