@@ -57,35 +57,61 @@ static int fd_check(int fd, const char *name) {
 
 /* sd_listen_fds() quietly ignores LISTEN_FDS meant for another process; echod says so instead,
  * since a stray LISTEN_FDS is always a mistake in how it was started. */
-static int listen_env_check(void) {
-        const char *fds = getenv("LISTEN_FDS"), *pid = getenv("LISTEN_PID");
-        unsigned long long v;
+int listen_env_check(const char *pid, const char *fds, const char *names, long self,
+                     char *why, size_t size) {
+        unsigned long long p, n, fields = 1;
+        size_t len = 0;
 
-        if (!fds && !pid)
+        if (!fds && !pid && !names)
                 return 0;
         if (!fds || !pid) {
-                log_error("%s is set but %s is not", fds ? "LISTEN_FDS" : "LISTEN_PID",
-                          fds ? "LISTEN_PID" : "LISTEN_FDS");
+                snprintf(why, size, "%s is set but %s is not", fds ? "LISTEN_FDS" : pid ? "LISTEN_PID" : "LISTEN_FDNAMES",
+                         fds ? "LISTEN_PID" : "LISTEN_FDS");
                 return -EINVAL;
         }
-        if (parse_unsigned(pid, 1, INT32_MAX, &v) < 0) {
-                log_error("LISTEN_PID='%s' is not a process id", pid);
+        if (parse_unsigned(pid, 1, INT32_MAX, &p) < 0) {
+                snprintf(why, size, "LISTEN_PID='%.64s' is not a process id", pid);
                 return -EINVAL;
         }
-        if (v != (unsigned long long) getpid()) {
-                log_error("LISTEN_PID=%llu is not this process (%d): sockets meant for another process",
-                          v, (int) getpid());
+        if (p != (unsigned long long) self) {
+                snprintf(why, size, "LISTEN_PID=%llu is not this process (%ld): sockets meant for another process",
+                         p, self);
                 return -EINVAL;
         }
-        if (parse_unsigned(fds, 0, ACTIVATION_FDS_MAX, &v) < 0) {
-                log_error("LISTEN_FDS='%s' is not a number from 0 to %d", fds, ACTIVATION_FDS_MAX);
+        if (parse_unsigned(fds, 0, ACTIVATION_FDS_MAX, &n) < 0) {
+                snprintf(why, size, "LISTEN_FDS='%.64s' is not a number from 0 to %d", fds, ACTIVATION_FDS_MAX);
                 return -EINVAL;
         }
-        return 1;
+        if (!names)
+                return (int) n;
+        /* One name per fd, each as systemd's FileDescriptorName= allows: 1-255 printable bytes. */
+        for (const unsigned char *c = (const unsigned char *) names; *c; c++) {
+                if (*c == ':') {
+                        fields++;
+                        len = 0;
+                        continue;
+                }
+                if (*c < 0x20 || *c == 0x7f) {
+                        snprintf(why, size, "LISTEN_FDNAMES holds a control character (0x%02x)", *c);
+                        return -EINVAL;
+                }
+                if (++len > 255) {
+                        snprintf(why, size, "LISTEN_FDNAMES holds a name longer than 255 bytes");
+                        return -EINVAL;
+                }
+        }
+        if (!*names)
+                fields = 0;
+        if (fields != n) {
+                snprintf(why, size, "LISTEN_FDNAMES='%.64s%s' has %llu name%s for LISTEN_FDS=%llu",
+                         names, strlen(names) > 64 ? "..." : "", fields, fields == 1 ? "" : "s", n);
+                return -EINVAL;
+        }
+        return (int) n;
 }
 
 int activation_collect(bool inetd, int **ret_fds) {
-        char **names = NULL;
+        char **names = NULL, why[256];
         int *fds = NULL, n, r;
 
         if (inetd) {
@@ -100,10 +126,19 @@ int activation_collect(bool inetd, int **ret_fds) {
                 return 1;
         }
 
-        r = listen_env_check();
-        if (r <= 0)
+        r = listen_env_check(getenv("LISTEN_PID"), getenv("LISTEN_FDS"), getenv("LISTEN_FDNAMES"),
+                             (long) getpid(), why, sizeof why);
+        if (r < 0) {
+                log_error("%s", why);
                 return r;
+        }
+        if (r == 0)
+                return 0;
         n = sd_listen_fds_with_names(1, &names);
+        if (n == -EBADF)
+                for (int fd = SD_LISTEN_FDS_START; fd < SD_LISTEN_FDS_START + r; fd++)
+                        if (fcntl(fd, F_GETFD) < 0)
+                                return log_errno(n, "LISTEN_FDS=%d, but inherited fd %d is not open", r, fd);
         if (n < 0)
                 return log_errno(n, "cannot read the sockets passed by the service manager");
         if (n == 0)

@@ -14,5 +14,12 @@
  * variable that is wrong. The fds stay open and belong to the caller. */
 int activation_collect(bool inetd, int **ret_fds);
 
+/* Checks the LISTEN_PID, LISTEN_FDS and LISTEN_FDNAMES values (NULL: unset) for the process
+ * `self`, without I/O. Returns how many fds were passed (0 also when none is set), or -EINVAL
+ * with a one-line reason in why[size]: one unset while another is set, not numbers, another
+ * process's pid, more than ACTIVATION_FDS_MAX fds, or names that are not one per fd. */
+int listen_env_check(const char *pid, const char *fds, const char *names, long self,
+                     char *why, size_t size);
+
 /* Says in *what what a non-socket fd is ("not open", "a pipe", "a regular file", ...). */
 const char *fd_describe(int fd);

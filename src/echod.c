@@ -153,6 +153,13 @@ static size_t raise_fd_limit(void) {
         return rl.rlim_cur == RLIM_INFINITY ? 1u << 20 : (size_t) rl.rlim_cur;
 }
 
+/* Clients that fit in `fds` descriptors: FDS_RESERVED are kept back, or half of a tiny limit. */
+static size_t connections_for_fds(size_t fds) {
+        size_t reserved = fds > 2 * FDS_RESERVED ? FDS_RESERVED : fds / 2;
+
+        return fds - reserved > 0 ? fds - reserved : 1;
+}
+
 static void context_stop(struct context *ctx, const char *why) {
         status_stopping(&ctx->status, why);
         server_stop(&ctx->servers[0]);
@@ -210,13 +217,17 @@ static int signals_setup(struct context *ctx) {
 }
 
 static int context_serve(struct context *ctx) {
-        size_t limit, per_worker;
+        size_t fds, limit, per_worker;
         int r;
 
         /* A connected socket is one client: one loop serves it. */
         ctx->n_servers = ctx->connected_fd >= 0 ? 1 : ctx->config.workers;
-        limit = ctx->config.max_connections ? ctx->config.max_connections
-                                            : raise_fd_limit() - FDS_RESERVED;
+        fds = raise_fd_limit();
+        limit = ctx->config.max_connections ? ctx->config.max_connections : connections_for_fds(fds);
+        /* Allowed (the limit may rise while running), but the excess waits on EMFILE pauses. */
+        if (limit > connections_for_fds(fds))
+                log_warning("--max-connections %zu is more than the %zu file descriptors allow "
+                            "(RLIMIT_NOFILE); accepting pauses whenever they run out", limit, fds);
         per_worker = (limit + ctx->n_servers - 1) / ctx->n_servers;
 
         ctx->servers = calloc(ctx->n_servers, sizeof *ctx->servers);

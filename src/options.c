@@ -80,7 +80,8 @@ int config_parse(struct config *c, int argc, char **argv) {
         };
 
         opterr = 0;
-        optind = 1;
+        /* 0, not 1: glibc then also forgets where it was inside a previous "-vh" cluster. */
+        optind = 0;
         while ((opt = getopt_long(argc, argv, ":hVv", options, NULL)) >= 0) {
                 const char *name = optind > 0 && optind <= argc ? argv[optind - 1] : "?";
 

@@ -20,7 +20,7 @@
 static void server_watch_listeners(struct server *s, bool on) {
         for (size_t i = 0; i < s->n_listeners; i++) {
                 struct listener *l = &s->listeners[i];
-                uint32_t ev = on ? (EPOLLIN | (l->socktype == SOCK_STREAM ? EPOLLEXCLUSIVE : 0)) : 0;
+                uint32_t ev = on && !l->failed ? (EPOLLIN | (l->socktype == SOCK_STREAM ? EPOLLEXCLUSIVE : 0)) : 0;
                 int r = loop_watch(&s->loop, &l->watch, ev);
                 if (r < 0)
                         log_errno(r, "cannot watch listening socket %d", l->watch.fd);
@@ -33,6 +33,29 @@ static void server_update_accepting(struct server *s) {
                                   s->n_connections < s->max_connections);
 }
 
+/* Errors of accept(2) that concern one would-be client only (accept(2), "Error handling"). */
+static bool accept_error_is_transient(int err) {
+        switch (err) {
+        case ECONNABORTED: case EPROTO: case EPERM: case EINTR:
+        case ENETDOWN: case ENOPROTOOPT: case EHOSTDOWN: case ENONET:
+        case EHOSTUNREACH: case EOPNOTSUPP: case ENETUNREACH: case ETIMEDOUT:
+                return true;
+        default:
+                return false;
+        }
+}
+
+/* Out of fds or memory: stop watching the listeners until the next tick or until a client
+ * leaves, so that a full backlog cannot wake the loop in a tight accept-fail cycle. The
+ * warning comes once per episode; the episode ends at the next successful accept. */
+static void server_pause_accepting(struct server *s, int err) {
+        if (!s->out_of_fds)
+                log_warning("cannot accept: %s; pausing until file descriptors or memory are free",
+                            strerror(err));
+        s->out_of_fds = true;
+        s->accept_paused = true;
+}
+
 static void listener_accept(struct listener *l) {
         struct server *s = l->server;
 
@@ -43,18 +66,24 @@ static void listener_accept(struct listener *l) {
 
                 fd = accept4(l->watch.fd, (struct sockaddr *) &peer, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
                 if (fd < 0) {
-                        if (errno == EAGAIN || errno == EWOULDBLOCK)
+                        int err = errno;
+
+                        if (err == EAGAIN || err == EWOULDBLOCK)
                                 break;
-                        if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-                                /* Log once per episode; resume at the next tick or when a client leaves. */
-                                if (!s->accept_paused)
-                                        log_warning("out of file descriptors or memory (%s): not accepting until some are free",
-                                                    strerror(errno));
-                                s->accept_paused = true;
+                        if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM) {
+                                server_pause_accepting(s, err);
                                 break;
                         }
-                        /* ECONNABORTED, EPROTO, EINTR and friends concern one would-be client only. */
-                        continue;
+                        if (accept_error_is_transient(err))
+                                continue;
+                        /* EINVAL (someone shut the socket down), EBADF, ...: retrying would spin. */
+                        log_errno(-err, "cannot accept on socket %d, no longer watching it", l->watch.fd);
+                        l->failed = true;
+                        break;
+                }
+                if (s->out_of_fds) {
+                        log_notice("accepting connections again");
+                        s->out_of_fds = false;
                 }
                 r = connection_create(s, fd, (struct sockaddr *) &peer, len);
                 if (r < 0)

@@ -24,6 +24,7 @@ struct listener {
         struct watch watch;
         struct server *server;
         int socktype;                           /* SOCK_STREAM or SOCK_DGRAM */
+        bool failed;                            /* accept failed for good: not watched again */
 };
 
 struct server {
@@ -37,6 +38,7 @@ struct server {
         size_t n_connections;
         size_t max_connections;
         bool accept_paused;                     /* out of fds: retry at the next tick or close */
+        bool out_of_fds;                        /* warned; cleared by the next successful accept */
         bool draining;
         uint64_t drain_deadline_ms;
         uint64_t idle_since_ms;                 /* when the last connection closed */

@@ -71,14 +71,18 @@ static void help(void) {
 
 static void fail_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void fail_line(const char *fmt, ...) {
+        char msg[1024];
         va_list ap;
 
-        fflush(stdout);
-        fputs("echo-client: ", stderr);
         va_start(ap, fmt);
-        vfprintf(stderr, fmt, ap);
+        vsnprintf(msg, sizeof msg, fmt, ap);
         va_end(ap);
-        fputc('\n', stderr);
+        /* Arguments are echoed back in messages: a newline in one must not make two lines. */
+        for (unsigned char *p = (unsigned char *) msg; *p; p++)
+                if (*p < 0x20 || *p == 0x7f)
+                        *p = '?';
+        fflush(stdout);
+        fprintf(stderr, "echo-client: %s\n", msg);
 }
 
 static const char *reason(int err) {
