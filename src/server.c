@@ -28,9 +28,12 @@ static void server_watch_listeners(struct server *s, bool on) {
 }
 
 /* Listening is on while not draining, below the connection limit and not out of fds. */
+static bool server_may_accept(const struct server *s) {
+        return !s->draining && !s->accept_paused && s->n_connections < s->max_connections;
+}
+
 static void server_update_accepting(struct server *s) {
-        server_watch_listeners(s, !s->draining && !s->accept_paused &&
-                                  s->n_connections < s->max_connections);
+        server_watch_listeners(s, server_may_accept(s));
 }
 
 /* Errors of accept(2) that concern one would-be client only (accept(2), "Error handling"). */
@@ -47,7 +50,8 @@ static bool accept_error_is_transient(int err) {
 
 /* Out of fds or memory: stop watching the listeners until the next tick or until a client
  * leaves, so that a full backlog cannot wake the loop in a tight accept-fail cycle. The
- * warning comes once per episode; the episode ends at the next successful accept. */
+ * warning comes once per episode; the episode ends when no client is left waiting (accept
+ * says EAGAIN), not at the next accept: under churn every close would start a new one. */
 static void server_pause_accepting(struct server *s, int err) {
         if (!s->out_of_fds)
                 log_warning("cannot accept: %s; pausing until file descriptors or memory are free",
@@ -59,7 +63,7 @@ static void server_pause_accepting(struct server *s, int err) {
 static void listener_accept(struct listener *l) {
         struct server *s = l->server;
 
-        for (int i = 0; i < ACCEPT_BATCH && s->n_connections < s->max_connections; i++) {
+        for (int i = 0; i < ACCEPT_BATCH && server_may_accept(s); i++) {
                 struct sockaddr_storage peer;
                 socklen_t len = sizeof peer;
                 int fd, r;
@@ -68,8 +72,12 @@ static void listener_accept(struct listener *l) {
                 if (fd < 0) {
                         int err = errno;
 
-                        if (err == EAGAIN || err == EWOULDBLOCK)
+                        if (err == EAGAIN || err == EWOULDBLOCK) {
+                                if (s->out_of_fds)
+                                        log_notice("accepting connections again: no client is left waiting");
+                                s->out_of_fds = false;
                                 break;
+                        }
                         if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM) {
                                 server_pause_accepting(s, err);
                                 break;
@@ -80,10 +88,6 @@ static void listener_accept(struct listener *l) {
                         log_errno(-err, "cannot accept on socket %d, no longer watching it", l->watch.fd);
                         l->failed = true;
                         break;
-                }
-                if (s->out_of_fds) {
-                        log_notice("accepting connections again");
-                        s->out_of_fds = false;
                 }
                 r = connection_create(s, fd, (struct sockaddr *) &peer, len);
                 if (r < 0)
@@ -172,6 +176,11 @@ static void server_tick(void *userdata) {
         if (s->accept_paused) {
                 s->accept_paused = false;
                 server_update_accepting(s);
+                /* Probe now rather than wait for epoll: if the waiting clients gave up, only an
+                 * accept that says EAGAIN can end the episode. */
+                for (size_t i = 0; i < s->n_listeners && server_may_accept(s); i++)
+                        if (s->listeners[i].socktype == SOCK_STREAM && !s->listeners[i].failed)
+                                listener_accept(&s->listeners[i]);
         }
         server_close_idle(s);
         if (s->draining && s->loop.now_ms >= s->drain_deadline_ms && s->n_connections > 0) {

@@ -38,7 +38,7 @@ struct server {
         size_t n_connections;
         size_t max_connections;
         bool accept_paused;                     /* out of fds: retry at the next tick or close */
-        bool out_of_fds;                        /* warned; cleared by the next successful accept */
+        bool out_of_fds;                        /* warned; cleared once no client is left waiting */
         bool draining;
         uint64_t drain_deadline_ms;
         uint64_t idle_since_ms;                 /* when the last connection closed */

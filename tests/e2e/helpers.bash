@@ -64,15 +64,17 @@ wait_for_line() {
 
 # echod_start [-n LINES] ARGS... : starts echod in the background (stdout in $ECHOD_OUT, stderr
 # in $ECHOD_ERR), waits until it printed LINES (default 1) "starting up on" lines, sets ECHOD_PID.
+# ECHOD_WRAP, if set, is a command that execs echod in the same process (prlimit, valgrind).
 echod_start() {
         local lines=1
         if [ "$1" = -n ]; then lines=$2; shift 2; fi
         ECHOD_OUT=$BATS_TEST_TMPDIR/echod.out
         ECHOD_ERR=$BATS_TEST_TMPDIR/echod.err
-        "$ECHOD" "$@" >"$ECHOD_OUT" 2>"$ECHOD_ERR" 3>&- &
+        # shellcheck disable=SC2086 # ECHOD_WRAP is a command line to split
+        ${ECHOD_WRAP:-} "$ECHOD" "$@" >"$ECHOD_OUT" 2>"$ECHOD_ERR" 3>&- &
         ECHOD_PID=$!
         track_pid "$ECHOD_PID"
-        local deadline=$((SECONDS + 5))
+        local deadline=$((SECONDS + ${ECHOD_START_TIMEOUT:-5}))
         while [ "$(grep -c '^starting up on ' "$ECHOD_OUT" 2>/dev/null || true)" -lt "$lines" ]; do
                 if pid_gone "$ECHOD_PID"; then
                         echo "echod exited before it was ready:" >&2
@@ -80,7 +82,7 @@ echod_start() {
                         return 1
                 fi
                 if [ "$SECONDS" -ge "$deadline" ]; then
-                        echo "echod not ready after 5 s" >&2
+                        echo "echod not ready after ${ECHOD_START_TIMEOUT:-5} s" >&2
                         cat "$ECHOD_OUT" "$ECHOD_ERR" >&2
                         return 1
                 fi
