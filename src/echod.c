@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
+#include <systemd/sd-daemon.h>
 #include <unistd.h>
 
 #include "activation.h"
@@ -298,7 +299,11 @@ int main(int argc, char **argv) {
         r = config_parse(&ctx.config, argc, argv);
         if (r <= 0)
                 return r < 0 ? EXIT_USAGE : EXIT_OK;
-        log_setup(ctx.config.inetd ? LOG_TARGET_SYSLOG : LOG_TARGET_CONSOLE, ctx.config.verbosity);
+        /* Under inetd fds 0-2 are the client's socket, so lines go to syslog; if fd 0 is no
+         * socket at all, echod was started by hand and the error belongs on stderr. */
+        log_setup(ctx.config.inetd && sd_is_socket(STDIN_FILENO, AF_UNSPEC, 0, -1) > 0
+                          ? LOG_TARGET_SYSLOG : LOG_TARGET_CONSOLE,
+                  ctx.config.verbosity);
 
         n = activation_collect(ctx.config.inetd, &ctx.fds);
         if (n < 0)
@@ -310,8 +315,8 @@ int main(int argc, char **argv) {
                 return EXIT_ACTIVATION;
         }
         if (n > 0 && ctx.config.n_addresses > 0) {
-                log_error("addresses on the command line cannot be combined with %s",
-                          ctx.config.inetd ? "--inetd" : "sockets passed by the service manager");
+                log_error("addresses on the command line cannot be combined with sockets passed by "
+                          "the service manager (LISTEN_FDS)");
                 free(ctx.fds);
                 return EXIT_USAGE;
         }

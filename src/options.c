@@ -68,6 +68,35 @@ static int parse_option_number(const char *name, const char *s, unsigned long lo
         return r;
 }
 
+/* getopt_long() answers '?' to an unknown option, an ambiguous abbreviation and a value given
+ * to an option that takes none; `arg` is the argument it was reading, `opt` its optopt. */
+static void log_bad_option(const char *arg, int opt) {
+        const char *eq;
+        size_t len, matches = 0;
+
+        if (strncmp(arg, "--", 2) != 0 || arg[2] == '\0') {
+                log_error("unknown option '-%c' (see echod --help)", opt > 0 && opt < 0x100 ? opt : '?');
+                return;
+        }
+        eq = strchr(arg, '=');
+        len = eq ? (size_t) (eq - arg - 2) : strlen(arg + 2);
+        for (const struct option *o = options; o->name; o++) {
+                if (strncmp(o->name, arg + 2, len) != 0)
+                        continue;
+                if (opt != 0 && o->val == opt && eq) {
+                        log_error("option '--%s' takes no value", o->name);
+                        return;
+                }
+                matches++;
+        }
+        if (opt == 0 && matches > 1)
+                log_error("ambiguous option '%.*s' (see echod --help)", (int) (len + 2), arg);
+        else if (opt != 0 && opt < 0x100)
+                log_error("unknown option '-%c' (see echod --help)", opt);
+        else
+                log_error("unknown option '%s' (see echod --help)", arg);
+}
+
 int config_parse(struct config *c, int argc, char **argv) {
         unsigned long long v;
         int opt;
@@ -133,15 +162,16 @@ int config_parse(struct config *c, int argc, char **argv) {
                         log_error("option '%s' needs a value", name);
                         return -EINVAL;
                 default:
-                        if (optopt && optopt < 0x100)
-                                log_error("unknown option '-%c' (see echod --help)", optopt);
-                        else
-                                log_error("unknown option '%s' (see echod --help)", name);
+                        log_bad_option(name, optopt);
                         return -EINVAL;
                 }
         }
 
         c->addresses = argv + optind;
         c->n_addresses = (size_t) (argc - optind);
+        if (c->inetd && c->n_addresses > 0) {
+                log_error("address '%s' cannot be combined with --inetd (the socket is fd 0)", c->addresses[0]);
+                return -EINVAL;
+        }
         return 1;
 }

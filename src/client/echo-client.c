@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "connect.h"
@@ -93,6 +94,17 @@ static const char *reason(int err) {
         return buf;
 }
 
+/* A service name as /etc/services spells them; getaddrinfo() would also take " 80" or "". */
+static bool service_name_valid(const char *s) {
+        if (!*s)
+                return false;
+        for (; *s; s++)
+                if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+                      *s == '-' || *s == '_' || *s == '.'))
+                        return false;
+        return true;
+}
+
 /* Returns >0 to run, 0 to exit 0, <0 on a usage error (already reported). */
 static int parse_args(struct client_config *c, int argc, char **argv) {
         static const struct option options[] = {
@@ -106,6 +118,7 @@ static int parse_args(struct client_config *c, int argc, char **argv) {
                 { 0 }
         };
         unsigned long long v;
+        const char *arg;
         int opt;
 
         *c = (struct client_config) { .host = "localhost", .port = "10000", .timeout_ms = 30000 };
@@ -141,10 +154,14 @@ static int parse_args(struct client_config *c, int argc, char **argv) {
                         fail_line("option '%s' needs a value", argv[optind - 1]);
                         return -EINVAL;
                 default:
-                        if (optopt && optopt < 0x100)
+                        arg = argv[optind - 1];
+                        /* getopt_long says '?' with optopt set for "--quiet=1" as for "-x". */
+                        if (optopt && strncmp(arg, "--", 2) == 0 && strchr(arg, '='))
+                                fail_line("option '%.*s' takes no value", (int) (strchr(arg, '=') - arg), arg);
+                        else if (optopt && optopt < 0x100)
                                 fail_line("unknown option '-%c' (see echo-client --help)", optopt);
                         else
-                                fail_line("unknown option '%s' (see echo-client --help)", argv[optind - 1]);
+                                fail_line("unknown option '%s' (see echo-client --help)", arg);
                         return -EINVAL;
                 }
         }
@@ -164,7 +181,8 @@ static int parse_args(struct client_config *c, int argc, char **argv) {
                 fail_line("empty host name");
                 return -EINVAL;
         }
-        if (c->port[0] >= '0' && c->port[0] <= '9' && parse_unsigned(c->port, 1, 65535, &v) < 0) {
+        if (c->port[0] >= '0' && c->port[0] <= '9' ? parse_unsigned(c->port, 1, 65535, &v) < 0
+                                                   : !service_name_valid(c->port)) {
                 fail_line("invalid port '%s': must be a number from 1 to 65535 or a service name", c->port);
                 return -EINVAL;
         }
@@ -304,6 +322,7 @@ int main(int argc, char **argv) {
         struct client_config c;
         struct addrinfo *list = NULL;
         struct window w = { .input_fd = -1 };
+        struct stat st;
         int r, fd = -1, status;
 
         r = parse_args(&c, argc, argv);
@@ -314,6 +333,12 @@ int main(int argc, char **argv) {
                 w.input_fd = strcmp(c.file, "-") == 0 ? STDIN_FILENO : open(c.file, O_RDONLY | O_CLOEXEC);
                 if (w.input_fd < 0) {
                         fail_line("cannot open %s: %s", c.file, reason(errno));
+                        return EXIT_INPUT;
+                }
+                /* Found out now rather than by the first read, after connecting. */
+                if (fstat(w.input_fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+                        fail_line("cannot read %s: %s", c.file, reason(EISDIR));
+                        close(w.input_fd);
                         return EXIT_INPUT;
                 }
                 w.data = malloc(WINDOW);
