@@ -16,6 +16,7 @@
 #define ACCEPT_BATCH 64
 #define DATAGRAM_MAX 65536
 #define TICK_MS 250
+#define FD_WARNING_INTERVAL_MS 60000
 
 static void server_watch_listeners(struct server *s, bool on) {
         for (size_t i = 0; i < s->n_listeners; i++) {
@@ -50,14 +51,31 @@ static bool accept_error_is_transient(int err) {
 
 /* Out of fds or memory: stop watching the listeners until the next tick or until a client
  * leaves, so that a full backlog cannot wake the loop in a tight accept-fail cycle. The
- * warning comes once per episode; the episode ends when no client is left waiting (accept
- * says EAGAIN), not at the next accept: under churn every close would start a new one. */
+ * shortage lasts until an accept says EAGAIN (no client left waiting), not until the next
+ * success: under churn every close would start a new one. Workers race (one may get EMFILE on
+ * an empty backlog just after another saw EAGAIN), hence also at most one warning a minute. */
 static void server_pause_accepting(struct server *s, int err) {
-        if (!s->out_of_fds)
-                log_warning("cannot accept: %s; pausing until file descriptors or memory are free",
-                            strerror(err));
-        s->out_of_fds = true;
+        struct stats *st = s->stats;
+        uint64_t last;
+
         s->accept_paused = true;
+        if (atomic_exchange(&st->out_of_fds, true))
+                return;
+        last = atomic_load(&st->fd_warned_ms);
+        if (last != 0 && s->loop.now_ms - last < FD_WARNING_INTERVAL_MS)
+                return;
+        atomic_store(&st->fd_warned_ms, s->loop.now_ms);
+        atomic_store(&st->fd_resume_pending, true);
+        log_warning("cannot accept: %s; pausing until file descriptors or memory are free", strerror(err));
+}
+
+static void server_resume_accepting(struct server *s) {
+        struct stats *st = s->stats;
+
+        if (!atomic_load_explicit(&st->out_of_fds, memory_order_relaxed) || !atomic_exchange(&st->out_of_fds, false))
+                return;
+        if (atomic_exchange(&st->fd_resume_pending, false))
+                log_notice("accepting connections again: no client is left waiting");
 }
 
 static void listener_accept(struct listener *l) {
@@ -73,9 +91,7 @@ static void listener_accept(struct listener *l) {
                         int err = errno;
 
                         if (err == EAGAIN || err == EWOULDBLOCK) {
-                                if (s->out_of_fds)
-                                        log_notice("accepting connections again: no client is left waiting");
-                                s->out_of_fds = false;
+                                server_resume_accepting(s);
                                 break;
                         }
                         if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM) {

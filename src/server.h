@@ -18,6 +18,11 @@ struct stats {
         atomic_uint_fast64_t served;            /* accepted since start */
         atomic_uint_fast64_t bytes;             /* echoed since start */
         atomic_uint_fast64_t datagrams;         /* UDP datagrams echoed since start */
+        /* Out of fds, shared by the workers: from a failed accept until one finds no client
+         * waiting; the warning at most once a minute, and one "again" line per warning. */
+        atomic_bool out_of_fds;
+        atomic_bool fd_resume_pending;
+        atomic_uint_fast64_t fd_warned_ms;
 };
 
 struct listener {
@@ -38,7 +43,6 @@ struct server {
         size_t n_connections;
         size_t max_connections;
         bool accept_paused;                     /* out of fds: retry at the next tick or close */
-        bool out_of_fds;                        /* warned; cleared once no client is left waiting */
         bool draining;
         uint64_t drain_deadline_ms;
         uint64_t idle_since_ms;                 /* when the last connection closed */

@@ -203,8 +203,9 @@ stress_wait() {
         echod_stop
 }
 
-@test "out of fds (EMFILE): echod pauses accepting without spinning, warns once, serves everyone" {
-        ECHOD_WRAP="prlimit --nofile=48:48 --" echod_start --max-connections 1000 "127.0.0.1:$PORT"
+# emfile_scenario ECHOD_ARGS...: 80 clients against echod with 48 fds and room for 1000 clients.
+emfile_scenario() {
+        ECHOD_WRAP="prlimit --nofile=48:48 --" echod_start --max-connections 1000 "$@" "127.0.0.1:$PORT"
         grep -q 'more than the 48 file descriptors allow' "$ECHOD_ERR"
         go=$BATS_TEST_TMPDIR/go
         stress_bg hold hold 127.0.0.1 "$PORT" --clients 80 --go-file "$go" --timeout 40
@@ -222,8 +223,16 @@ stress_wait() {
         [ "$STRESS_STATUS" = 0 ]
         grep -q '^80 of 80 clients intact' "$BATS_TEST_TMPDIR/hold.out"
         [ "$(grep -c 'cannot accept' "$ECHOD_ERR")" -eq 1 ]
-        grep -q '^accepting connections again' "$ECHOD_OUT"
+        [ "$(grep -c '^accepting connections again' "$ECHOD_OUT")" -eq 1 ]
         echod_stop
+}
+
+@test "out of fds (EMFILE): echod pauses accepting without spinning, warns once, serves everyone" {
+        emfile_scenario
+}
+
+@test "out of fds (EMFILE) with two workers: still one warning and one resumption in all" {
+        emfile_scenario --workers 2
 }
 
 @test "SIGTERM with transfers in flight: every pending byte is flushed, exit 0" {
