@@ -189,11 +189,12 @@ static void server_close_idle(struct server *s) {
 static void server_tick(void *userdata) {
         struct server *s = userdata;
 
-        if (s->accept_paused) {
+        if (s->accept_paused || atomic_load_explicit(&s->stats->out_of_fds, memory_order_relaxed)) {
                 s->accept_paused = false;
                 server_update_accepting(s);
-                /* Probe now rather than wait for epoll: if the waiting clients gave up, only an
-                 * accept that says EAGAIN can end the episode. */
+                /* Probe now rather than wait for epoll: only an accept that says EAGAIN ends a
+                 * shortage, and with the backlog empty (the waiting clients were served after a
+                 * close, or gave up) epoll would never call one. */
                 for (size_t i = 0; i < s->n_listeners && server_may_accept(s); i++)
                         if (s->listeners[i].socktype == SOCK_STREAM && !s->listeners[i].failed)
                                 listener_accept(&s->listeners[i]);
