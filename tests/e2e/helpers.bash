@@ -2,6 +2,8 @@
 # Starts the real binaries of $ECHOD_BUILD (default ./build), waits for readiness with a bounded
 # wait, and ends every process it started, by PID, in teardown.
 
+bats_require_minimum_version 1.5.0
+
 load '/usr/lib/bats/bats-support/load'
 load '/usr/lib/bats/bats-assert/load'
 
@@ -91,7 +93,12 @@ echod_start() {
 # Sends SIGTERM to echod, waits (bounded) and asserts exit status 0 and no sanitizer report.
 echod_stop() {
         local status=0
-        kill -TERM "$ECHOD_PID"
+        if ! kill -TERM "$ECHOD_PID"; then
+                wait "$ECHOD_PID" || status=$?
+                echo "echod (pid $ECHOD_PID) had already exited with status $status; its stderr:" >&2
+                cat "$ECHOD_ERR" >&2
+                return 1
+        fi
         wait_gone "$ECHOD_PID" "${1:-15}" || { echo "echod did not exit after SIGTERM" >&2; return 1; }
         wait "$ECHOD_PID" || status=$?
         if [ "$status" != 0 ]; then
