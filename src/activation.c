@@ -100,8 +100,8 @@ static void fd_announce(int fd, const char *name) {
 }
 
 /* sd_listen_fds() quietly ignores LISTEN_FDS meant for another process; echod says so instead,
- * since a stray LISTEN_FDS is always a mistake in how it was started. Returns the number of fds
- * listen_fds (0 when neither variable is set) or -EINVAL after logging. */
+ * since a stray LISTEN_FDS is always a mistake in how it was started. Returns LISTEN_FDS
+ * (0 when neither variable is set) or -EINVAL after logging. */
 static int listen_env_check(void) {
         const char *fds = getenv("LISTEN_FDS"), *pid = getenv("LISTEN_PID");
         unsigned long long v;
