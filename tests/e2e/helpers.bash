@@ -51,10 +51,17 @@ wait_gone() {
         done
 }
 
+# Prints how many lines of FILE $1 match regex $2 (0 when the file does not exist yet).
+count_lines() {
+        local n
+        n=$(grep -cE -- "$2" "$1" 2>/dev/null) || true
+        echo "${n:-0}"
+}
+
 # Waits up to $3 seconds (default 5) until FILE $1 has at least ${4:-1} lines matching regex $2.
 wait_for_line() {
         local file=$1 re=$2 deadline=$((SECONDS + ${3:-5})) want=${4:-1}
-        while [ "$(grep -cE -- "$re" "$file" 2>/dev/null || true)" -lt "$want" ]; do
+        while [ "$(count_lines "$file" "$re")" -lt "$want" ]; do
                 if [ "$SECONDS" -ge "$deadline" ]; then
                         echo "timed out waiting for '$re' in $file:" >&2
                         cat "$file" >&2 || true
@@ -75,7 +82,7 @@ echod_start() {
         ECHOD_PID=$!
         track_pid "$ECHOD_PID"
         local deadline=$((SECONDS + 5))
-        while [ "$(grep -c '^starting up on ' "$ECHOD_OUT" 2>/dev/null || true)" -lt "$lines" ]; do
+        while [ "$(count_lines "$ECHOD_OUT" '^starting up on ')" -lt "$lines" ]; do
                 if pid_gone "$ECHOD_PID"; then
                         echo "echod exited before it was ready:" >&2
                         cat "$ECHOD_ERR" >&2
