@@ -55,6 +55,9 @@ teardown_file() {
 
 setup() {
         [ -z "${SYSD_SKIP:-}" ] || skip "$SYSD_SKIP"
+        # The tests start echo.service more often than StartLimitBurst= allows in 10 s (5); a
+        # reset-failed clears that count, so no test depends on how fast the others ran.
+        sysd_run systemctl reset-failed
 }
 
 teardown() {
@@ -174,6 +177,25 @@ sequential_clients() {
         [ "$pid0" != "$pid1" ] && [ "$pid1" != "$pid2" ] && [ "$pid0" != "$pid2" ] ||
                 fail "MainPID $pid0 -> $pid1 -> $pid2: not three processes"
         assert_equal "$(prop echo.socket ActiveState)" active
+}
+
+@test "echo.service: WatchdogSec=1s is kept happy by WATCHDOG=1" {
+        mkdir -p "$SYSD_UNITDIR/echo.service.d"
+        printf '[Service]\nWatchdogSec=1s\n' >"$SYSD_UNITDIR/echo.service.d/test-watchdog.conf"
+        sysd_run systemctl daemon-reload
+        sysd_run systemctl start echo.socket
+        run sysd_run systemctl restart echo.service
+        assert_success
+        local pid
+        pid=$(prop echo.service MainPID)
+        assert_equal "$(prop echo.service WatchdogUSec)" 1s
+        sleep 3         # the thing under test is time passing: three watchdog intervals
+        assert_equal "$(prop echo.service ActiveState)" active
+        assert_equal "$(prop echo.service MainPID)" "$pid"
+        run sysd_run journalctl -u echo.service -o cat --no-pager
+        refute_line --partial 'Watchdog timeout'
+        rm "$SYSD_UNITDIR/echo.service.d/test-watchdog.conf"
+        sysd_run systemctl daemon-reload
 }
 
 @test "echo-accept.socket: one instance per open connection, gone after hang-up" {
