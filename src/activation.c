@@ -9,7 +9,6 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
@@ -101,8 +100,8 @@ static void fd_announce(int fd, const char *name) {
 }
 
 /* sd_listen_fds() quietly ignores LISTEN_FDS meant for another process; echod says so instead,
- * since a stray LISTEN_FDS is always a mistake in how it was started. Returns the number of fds
- * announced (0 when neither variable is set) or -EINVAL after logging. */
+ * since a stray LISTEN_FDS is always a mistake in how it was started. Returns LISTEN_FDS
+ * (0 when neither variable is set) or -EINVAL after logging. */
 static int listen_env_check(void) {
         const char *fds = getenv("LISTEN_FDS"), *pid = getenv("LISTEN_PID");
         unsigned long long v;
@@ -132,7 +131,7 @@ static int listen_env_check(void) {
 
 int activation_collect(bool inetd, int **ret_fds) {
         char **names = NULL;
-        int *fds = NULL, announced, n, r;
+        int *fds = NULL, listen_fds, n, r;
 
         if (inetd) {
                 r = fd_check(STDIN_FILENO, "stdin, where --inetd expects the socket");
@@ -147,20 +146,20 @@ int activation_collect(bool inetd, int **ret_fds) {
                 return 1;
         }
 
-        announced = listen_env_check();
-        if (announced <= 0)
-                return announced;
+        listen_fds = listen_env_check();
+        if (listen_fds <= 0)
+                return listen_fds;
         /* sd_listen_fds() fails with a bare EBADF on an fd that is not open: name it first. */
-        for (int fd = SD_LISTEN_FDS_START; fd < SD_LISTEN_FDS_START + announced; fd++)
+        for (int fd = SD_LISTEN_FDS_START; fd < SD_LISTEN_FDS_START + listen_fds; fd++)
                 if (fcntl(fd, F_GETFD) < 0) {
                         log_error("inherited fd %d is not open, but LISTEN_FDS=%d says it was passed",
-                                  fd, announced);
+                                  fd, listen_fds);
                         return -EBADF;
                 }
         n = sd_listen_fds_with_names(1, &names);
         if (n == -EINVAL)
                 return log_errno(n, "LISTEN_FDNAMES does not give one name to each of the %d passed fds",
-                                 announced);
+                                 listen_fds);
         if (n < 0)
                 return log_errno(n, "cannot read the sockets passed by the service manager");
         if (n == 0)

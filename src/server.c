@@ -102,6 +102,11 @@ static void listener_echo_datagrams(struct listener *l) {
 static void listener_dispatch(struct watch *w, uint32_t events) {
         struct listener *l = (struct listener *) w;
 
+        /* A stale event from the batch in which listening stopped (SIGTERM, the connection
+         * limit): a client accepted while draining with nothing open would be closed unread at
+         * exit, which resets it. Left queued, the next echod serves it. */
+        if (w->events == 0)
+                return;
         if (l->socktype == SOCK_DGRAM)
                 listener_echo_datagrams(l);
         else

@@ -53,7 +53,9 @@ int status_tick(struct status *st, uint64_t now_ms) {
                 sd_notify(0, "WATCHDOG=1");
                 st->last_watchdog_ms = now_ms;
         }
-        if (atomic_load(&st->stats->connections) > 0) {
+        if (atomic_load(&st->stats->connections) > 0 ||
+            atomic_load(&st->stats->datagrams) != st->last_datagrams) {
+                st->last_datagrams = atomic_load(&st->stats->datagrams);
                 st->idle_since_ms = 0;
                 return 0;
         }

@@ -12,6 +12,7 @@ struct status {
         uint64_t last_watchdog_ms;
         uint64_t last_status_ms;
         uint64_t idle_since_ms;         /* 0: a client is connected */
+        uint64_t last_datagrams;        /* a datagram since the last tick is activity too */
         unsigned exit_idle_s;
         char last[256];                 /* the STATUS= last sent, to send only changes */
         char stopping[64];              /* why echod is stopping, or "" */

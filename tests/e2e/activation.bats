@@ -127,6 +127,22 @@ raw_exchange() {
         ECHOD_PID=$SA_PID ECHOD_ERR=$SA_LOG echod_stop
 }
 
+@test "ListenDatagram with --exit-idle 1: datagrams keep echod alive, silence ends it with 0" {
+        PORT=$(free_port --udp)
+        sa_start --datagram -l "127.0.0.1:$PORT" "$ECHOD" --exit-idle 1
+        local i
+        for i in 1 2 3 4; do
+                run "$PY" "$HELPERS/udp_echo_check.py" 127.0.0.1 "$PORT" --count 2
+                assert_success
+                sleep 0.5       # pacing: 2 s of traffic with no gap as long as --exit-idle
+        done
+        pid_gone "$SA_PID" && fail "echod exited while datagrams were coming: $(cat "$SA_LOG")"
+        wait_gone "$SA_PID" 5 || fail "echod still running 5 s after the last datagram"
+        local status=0
+        wait "$SA_PID" || status=$?
+        assert_equal "$status" 0
+}
+
 @test "a passed AF_UNIX stream socket is served, its path announced" {
         local sock=$BATS_TEST_TMPDIR/echo.sock
         sa_start -l "$sock" "$ECHOD"

@@ -12,6 +12,7 @@ setup() {
         [ -x "$INETD" ] || skip "openbsd-inetd is not installed (apt-get install openbsd-inetd)"
         NOWAIT_PORT=$(free_port)
         WAIT_PORT=$(free_port)
+        UDP_PORT=$(free_port --udp)
         INETD_CONF=$BATS_TEST_TMPDIR/inetd.conf
         INETD_LOG=$BATS_TEST_TMPDIR/inetd.log
         # inetd execs the server as the user of the line: it must reach the binary.
@@ -20,13 +21,14 @@ setup() {
         printf '%s\n' \
                 "127.0.0.1:$NOWAIT_PORT stream tcp nowait $INETD_USER $ECHOD echod --inetd -v" \
                 "127.0.0.1:$WAIT_PORT stream tcp wait $INETD_USER $ECHOD echod --inetd --exit-idle 1" \
+                "127.0.0.1:$UDP_PORT dgram udp wait $INETD_USER $ECHOD echod --inetd --exit-idle 1" \
                 >"$INETD_CONF"
         unshare --mount --propagation private sh -c \
                 'mount -t tmpfs tmpfs /run && exec "$0" -d "$1"' "$INETD" "$INETD_CONF" \
                 >"$INETD_LOG" 2>&1 3>&- &
         INETD_PID=$!
         track_pid "$INETD_PID"
-        wait_for_line "$INETD_LOG" "^ADD: 127\.0\.0\.1:($NOWAIT_PORT|$WAIT_PORT) " 5 2
+        wait_for_line "$INETD_LOG" "^ADD: 127\.0\.0\.1:($NOWAIT_PORT|$WAIT_PORT|$UDP_PORT) " 5 3
 }
 
 teardown() {
@@ -60,6 +62,16 @@ teardown() {
         # --exit-idle 1: gone within a few seconds, status 0; inetd listens again.
         wait_for_line "$INETD_LOG" '^[0-9]+ reaped, status 0$' 10
         run "$ECHO_CLIENT" -q -m 'after the restart' 127.0.0.1 "$WAIT_PORT"
+        assert_success
+        assert_equal "$(grep -c ' execv .*/echod$' "$INETD_LOG")" 2
+}
+
+@test "inetd dgram wait: echod echoes datagrams on fd 0, exits 0 when idle" {
+        run "$PY" "$HELPERS/udp_echo_check.py" 127.0.0.1 "$UDP_PORT" --count 6
+        assert_success
+        assert_output "6 datagrams echoed"
+        wait_for_line "$INETD_LOG" '^[0-9]+ reaped, status 0$' 10
+        run "$PY" "$HELPERS/udp_echo_check.py" 127.0.0.1 "$UDP_PORT" --count 2
         assert_success
         assert_equal "$(grep -c ' execv .*/echod$' "$INETD_LOG")" 2
 }
