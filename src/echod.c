@@ -161,6 +161,36 @@ static size_t connections_for_fds(size_t fds) {
         return fds - reserved > 0 ? fds - reserved : 1;
 }
 
+/* A blocking listener (systemd passes them so without NonBlocking=yes) may only be watched by
+ * one loop: see server_init(). */
+static bool any_blocking_listener(const struct context *ctx) {
+        for (size_t i = 0; i < ctx->n_fds; i++) {
+                int type = 0;
+                socklen_t len = sizeof type;
+
+                if (getsockopt(ctx->fds[i], SOL_SOCKET, SO_TYPE, &type, &len) == 0 &&
+                    type == SOCK_STREAM && fd_is_blocking(ctx->fds[i]))
+                        return true;
+        }
+        return false;
+}
+
+/* --inetd decides where even option errors are logged: fds 0-2 are the client's socket there.
+ * getopt_long() has not run yet, so look for the exact word before any "--". */
+static bool argv_has_inetd(int argc, char **argv) {
+        for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+                if (strcmp(argv[i], "--inetd") == 0)
+                        return true;
+        return false;
+}
+
+/* Under inetd fds 0-2 are the client's socket, so lines go to syslog; if fd 0 is no socket at
+ * all, echod was started by hand and its errors belong on stderr. */
+static enum log_target log_target_for(bool inetd) {
+        return inetd && sd_is_socket(STDIN_FILENO, AF_UNSPEC, 0, -1) > 0 ? LOG_TARGET_SYSLOG
+                                                                         : LOG_TARGET_CONSOLE;
+}
+
 static void context_stop(struct context *ctx, const char *why) {
         status_stopping(&ctx->status, why);
         server_stop(&ctx->servers[0]);
@@ -175,7 +205,7 @@ static void signal_dispatch(struct watch *w, uint32_t events) {
 
         if (read(w->fd, &si, sizeof si) != sizeof si)
                 return;
-        snprintf(why, sizeof why, "%s received, draining", strsignal((int) si.ssi_signo));
+        snprintf(why, sizeof why, "SIG%s received, draining", sigabbrev_np((int) si.ssi_signo));
         if (log_verbosity() >= 1)
                 log_info("%s", why);
         context_stop(ctx, why);
@@ -223,6 +253,11 @@ static int context_serve(struct context *ctx) {
 
         /* A connected socket is one client: one loop serves it. */
         ctx->n_servers = ctx->connected_fd >= 0 ? 1 : ctx->config.workers;
+        if (ctx->n_servers > 1 && any_blocking_listener(ctx)) {
+                log_warning("a passed listening socket is in blocking mode: one worker instead of %u "
+                            "(set NonBlocking=yes in the service unit)", ctx->config.workers);
+                ctx->n_servers = 1;
+        }
         fds = raise_fd_limit();
         limit = ctx->config.max_connections ? ctx->config.max_connections : connections_for_fds(fds);
         /* Allowed (the limit may rise while running), but the excess waits on EMFILE pauses. */
@@ -295,15 +330,11 @@ int main(int argc, char **argv) {
         struct context ctx = { .signal_watch.fd = -1, .connected_fd = -1 };
         int r, n, status;
 
-        log_setup(LOG_TARGET_CONSOLE, 0);
+        log_setup(log_target_for(argv_has_inetd(argc, argv)), 0);
         r = config_parse(&ctx.config, argc, argv);
         if (r <= 0)
                 return r < 0 ? EXIT_USAGE : EXIT_OK;
-        /* Under inetd fds 0-2 are the client's socket, so lines go to syslog; if fd 0 is no
-         * socket at all, echod was started by hand and the error belongs on stderr. */
-        log_setup(ctx.config.inetd && sd_is_socket(STDIN_FILENO, AF_UNSPEC, 0, -1) > 0
-                          ? LOG_TARGET_SYSLOG : LOG_TARGET_CONSOLE,
-                  ctx.config.verbosity);
+        log_setup(log_target_for(ctx.config.inetd), ctx.config.verbosity);
 
         n = activation_collect(ctx.config.inetd, &ctx.fds);
         if (n < 0)

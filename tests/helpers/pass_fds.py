@@ -1,98 +1,42 @@
-"""Starts a program with file descriptors of chosen kinds, as a service manager or inetd would.
+"""Runs a program the way a service manager would hand it sockets, with whatever is wrong in
+the hand-over that a test asks for: LISTEN_PID is the program's own pid (exec keeps it).
 
-  pass_fds.py [--listen-fds N] [--names NAMES] [--stdin KIND] [KIND...] -- PROGRAM ARGS...
-
-Each KIND is put on fd 3, 4, ... in turn; then LISTEN_FDS (the number of KINDs, or N),
-LISTEN_PID (this process, which the program replaces by exec) and, with --names, LISTEN_FDNAMES
-are set. With --stdin only (no KIND), no LISTEN_* variable is set and KIND goes to fd 0, for
---inetd. KIND is one of: file pipe null dir unix-dgram unix-seqpacket unix-stream-listen netlink
-tcp-listen tcp-connected udp.
-"""
-import fcntl
+Usage: pass_fds.py [--listen N] [--fds N] [--env NAME=VALUE]... -- PROGRAM ARGS...
+  --listen N   put N listening TCP sockets on 127.0.0.1 (kernel-chosen ports) at fds 3, 4, ...
+  --fds N      LISTEN_FDS=N (default: the number of sockets); larger than --listen means
+               fds that are not open
+Other fds (a file or a pipe on fd 3) come from the caller's redirections."""
 import os
 import socket
 import sys
-import tempfile
-
-keep = []  # objects whose fds must stay open until exec
-
-
-def make(kind):
-    if kind == "file":
-        f = tempfile.TemporaryFile()
-        keep.append(f)
-        return f.fileno()
-    if kind == "pipe":
-        r, w = os.pipe()
-        keep.append(w)
-        return r
-    if kind == "null":
-        return os.open("/dev/null", os.O_RDONLY)
-    if kind == "dir":
-        return os.open("/", os.O_RDONLY | os.O_DIRECTORY)
-    if kind == "unix-dgram":
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-    elif kind == "unix-seqpacket":
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-    elif kind == "unix-stream-listen":
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        s.bind("\0echod-test-%d" % os.getpid())
-        s.listen()
-    elif kind == "netlink":
-        s = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 0)
-    elif kind == "tcp-listen":
-        s = socket.socket()
-        s.bind(("127.0.0.1", 0))
-        s.listen()
-    elif kind == "tcp-connected":
-        srv = socket.socket()
-        srv.bind(("127.0.0.1", 0))
-        srv.listen()
-        s = socket.create_connection(srv.getsockname())
-        keep.append(srv)
-    elif kind == "udp":
-        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        s.bind(("127.0.0.1", 0))
-    else:
-        sys.exit(f"pass_fds.py: unknown kind {kind!r}")
-    keep.append(s)
-    return s.fileno()
 
 
 def main():
     args = sys.argv[1:]
-    sep = args.index("--")
-    opts, cmd = args[:sep], args[sep + 1:]
-    listen_fds = names = stdin = None
-    kinds = []
-    i = 0
-    while i < len(opts):
-        if opts[i] == "--listen-fds":
-            listen_fds, i = opts[i + 1], i + 2
-        elif opts[i] == "--names":
-            names, i = opts[i + 1], i + 2
-        elif opts[i] == "--stdin":
-            stdin, i = opts[i + 1], i + 2
+    listen, fds, env = 0, None, {}
+    while args and args[0] != "--":
+        opt, val = args[0], args[1]
+        args = args[2:]
+        if opt == "--listen":
+            listen = int(val)
+        elif opt == "--fds":
+            fds = val
+        elif opt == "--env":
+            k, _, v = val.partition("=")
+            env[k] = v
         else:
-            kinds.append(opts[i])
-            i += 1
-    fds = [make(k) for k in kinds]
-    # Move them out of the way first, so that placing one cannot overwrite another.
-    fds = [fcntl.fcntl(fd, fcntl.F_DUPFD, 100) for fd in fds]
-    for n, fd in enumerate(fds):
-        os.dup2(fd, 3 + n)
-    if stdin:
-        os.dup2(make(stdin), 0)
-    for k in ("LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES"):
-        os.environ.pop(k, None)
-    if kinds or listen_fds is not None:
-        os.environ["LISTEN_FDS"] = str(len(kinds)) if listen_fds is None else listen_fds
-        os.environ["LISTEN_PID"] = str(os.getpid())
-    if names is not None:
-        os.environ["LISTEN_FDNAMES"] = names
-    # Anything above the passed fds (a test harness's own) is closed, as systemd would.
-    os.closerange(3 + len(fds), 1024)
-    os.execv(cmd[0], cmd)
+            print(f"pass_fds.py: unknown option {opt}", file=sys.stderr)
+            return 2
+    prog = args[1:]
+    for i in range(listen):
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        os.dup2(s.fileno(), 3 + i)  # inheritable by default
+    os.environ["LISTEN_PID"] = str(os.getpid())
+    os.environ["LISTEN_FDS"] = str(listen) if fds is None else fds
+    os.environ.update(env)
+    os.execv(prog[0], prog)
 
 
-main()
+sys.exit(main())

@@ -31,8 +31,8 @@ static const struct {
         { "4242", "", NULL, -EINVAL, "LISTEN_FDS='' is not a number from 0 to 256" },
         { "4242", "-1", NULL, -EINVAL, "is not a number" },
         { "4242", "257", NULL, -EINVAL, "is not a number" },
-        { "4242", "1", "", -EINVAL, "has 0 names for LISTEN_FDS=1" },
-        { "4242", "1", "a:b", -EINVAL, "has 2 names for LISTEN_FDS=1" },
+        { "4242", "1", "", -EINVAL, "one name to each of the 1 passed fds ('' has 0)" },
+        { "4242", "1", "a:b", -EINVAL, "one name to each of the 1 passed fds ('a:b' has 2)" },
         { "4242", "2", "a\nb:c", -EINVAL, "control character (0x0a)" },
 };
 
