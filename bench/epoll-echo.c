@@ -1,0 +1,108 @@
+/* epoll-echo.c - the reference for many clients: one thread, one level-triggered epoll loop, a
+ * 64 KiB buffer per connection; reads only while the buffer is empty, waits for EPOLLOUT while
+ * bytes are pending, closes after the peer's EOF once everything went back.
+ * Usage: epoll-echo PORT (listens on 127.0.0.1). Built by bench/run, not installed. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define BUF (64 << 10)
+
+struct conn {
+        int fd;
+        int eof;
+        unsigned want;          /* what epoll watches now */
+        size_t off, len;
+        char buf[BUF];
+};
+
+static void conn_close(struct conn *c) {
+        close(c->fd);
+        free(c);
+}
+
+int main(int argc, char **argv) {
+        struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+        struct epoll_event ev, evs[256];
+        int lfd, ep, one = 1;
+
+        if (argc != 2) {
+                fprintf(stderr, "usage: epoll-echo PORT\n");
+                return 2;
+        }
+        signal(SIGPIPE, SIG_IGN);
+        sin.sin_port = htons((unsigned short) atoi(argv[1]));
+        lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+        setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        if (lfd < 0 || bind(lfd, (struct sockaddr *) &sin, sizeof sin) < 0 || listen(lfd, SOMAXCONN) < 0) {
+                perror("epoll-echo: listen");
+                return 1;
+        }
+        ep = epoll_create1(0);
+        ev = (struct epoll_event) { .events = EPOLLIN, .data.ptr = NULL };
+        epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev);
+        printf("listening on 127.0.0.1:%s\n", argv[1]);
+        fflush(stdout);
+        for (;;) {
+                int n = epoll_wait(ep, evs, 256, -1);
+                for (int i = 0; i < n; i++) {
+                        struct conn *c = evs[i].data.ptr;
+                        ssize_t k;
+
+                        if (!c) {
+                                int fd;
+                                while ((fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK)) >= 0) {
+                                        c = calloc(1, sizeof *c);
+                                        if (!c) {
+                                                close(fd);
+                                                continue;
+                                        }
+                                        c->fd = fd;
+                                        c->want = EPOLLIN;
+                                        ev = (struct epoll_event) { .events = EPOLLIN, .data.ptr = c };
+                                        epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+                                }
+                                continue;
+                        }
+                        if (c->len == 0 && !c->eof) {
+                                k = read(c->fd, c->buf, BUF);
+                                if (k < 0 && errno != EAGAIN) {
+                                        conn_close(c);
+                                        continue;
+                                }
+                                if (k == 0)
+                                        c->eof = 1;
+                                if (k > 0) {
+                                        c->off = 0;
+                                        c->len = (size_t) k;
+                                }
+                        }
+                        if (c->len > 0) {
+                                k = write(c->fd, c->buf + c->off, c->len);
+                                if (k < 0 && errno != EAGAIN) {
+                                        conn_close(c);
+                                        continue;
+                                }
+                                if (k > 0) {
+                                        c->off += (size_t) k;
+                                        c->len -= (size_t) k;
+                                }
+                        }
+                        if (c->len == 0 && c->eof) {
+                                conn_close(c);
+                                continue;
+                        }
+                        if (c->want != (c->len ? EPOLLOUT : EPOLLIN)) {
+                                c->want = c->len ? EPOLLOUT : EPOLLIN;
+                                ev = (struct epoll_event) { .events = c->want, .data.ptr = c };
+                                epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &ev);
+                        }
+                }
+        }
+}
