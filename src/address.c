@@ -21,7 +21,7 @@ int port_parse(const char *s, const char *proto, char out[6], const char **why) 
                 return -EINVAL;
         }
         r = parse_unsigned(s, 1, 65535, &v);
-        if (r == -ERANGE || (r < 0 && s[0] >= '0' && s[0] <= '9')) {
+        if (r == -ERANGE || (r < 0 && strchr("0123456789+-", s[0]))) {
                 *why = "port must be a number from 1 to 65535 or a service name";
                 return -EINVAL;
         }

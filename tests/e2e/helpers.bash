@@ -2,6 +2,8 @@
 # Starts the real binaries of $ECHOD_BUILD (default ./build), waits for readiness with a bounded
 # wait, and ends every process it started, by PID, in teardown.
 
+bats_require_minimum_version 1.5.0
+
 load '/usr/lib/bats/bats-support/load'
 load '/usr/lib/bats/bats-assert/load'
 
@@ -49,10 +51,17 @@ wait_gone() {
         done
 }
 
+# Prints how many lines of FILE $1 match regex $2 (0 when the file does not exist yet).
+count_lines() {
+        local n
+        n=$(grep -cE -- "$2" "$1" 2>/dev/null) || true
+        echo "${n:-0}"
+}
+
 # Waits up to $3 seconds (default 5) until FILE $1 has at least ${4:-1} lines matching regex $2.
 wait_for_line() {
         local file=$1 re=$2 deadline=$((SECONDS + ${3:-5})) want=${4:-1}
-        while [ "$(grep -cE -- "$re" "$file" 2>/dev/null || true)" -lt "$want" ]; do
+        while [ "$(count_lines "$file" "$re")" -lt "$want" ]; do
                 if [ "$SECONDS" -ge "$deadline" ]; then
                         echo "timed out waiting for '$re' in $file:" >&2
                         cat "$file" >&2 || true
@@ -73,7 +82,7 @@ echod_start() {
         ECHOD_PID=$!
         track_pid "$ECHOD_PID"
         local deadline=$((SECONDS + 5))
-        while [ "$(grep -c '^starting up on ' "$ECHOD_OUT" 2>/dev/null || true)" -lt "$lines" ]; do
+        while [ "$(count_lines "$ECHOD_OUT" '^starting up on ')" -lt "$lines" ]; do
                 if pid_gone "$ECHOD_PID"; then
                         echo "echod exited before it was ready:" >&2
                         cat "$ECHOD_ERR" >&2
@@ -91,7 +100,12 @@ echod_start() {
 # Sends SIGTERM to echod, waits (bounded) and asserts exit status 0 and no sanitizer report.
 echod_stop() {
         local status=0
-        kill -TERM "$ECHOD_PID"
+        if ! kill -TERM "$ECHOD_PID"; then
+                wait "$ECHOD_PID" || status=$?
+                echo "echod (pid $ECHOD_PID) had already exited with status $status; its stderr:" >&2
+                cat "$ECHOD_ERR" >&2
+                return 1
+        fi
         wait_gone "$ECHOD_PID" "${1:-15}" || { echo "echod did not exit after SIGTERM" >&2; return 1; }
         wait "$ECHOD_PID" || status=$?
         if [ "$status" != 0 ]; then

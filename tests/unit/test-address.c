@@ -1,0 +1,72 @@
+/* test-address - address_parse() and port_parse(): the forms the issue names and the bad ones. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "address.h"
+
+static int failures;
+
+static void ok(const char *s, const char *host, const char *port, int bracketed) {
+        struct address a;
+        const char *why = NULL;
+        int r = address_parse(s, "10000", &a, &why);
+
+        if (r < 0 || strcmp(a.host, host) != 0 || strcmp(a.port, port) != 0 || a.bracketed != bracketed) {
+                printf("FAIL '%s': r=%d why=%s host='%s' port='%s' bracketed=%d\n", s, r, why ? why : "-",
+                       r < 0 ? "" : a.host, r < 0 ? "" : a.port, r < 0 ? -1 : a.bracketed);
+                failures++;
+        }
+}
+
+static void bad(const char *s, const char *why_part) {
+        struct address a;
+        const char *why = NULL;
+        int r = address_parse(s, "10000", &a, &why);
+
+        if (r != -EINVAL || !why || !strstr(why, why_part)) {
+                printf("FAIL '%s' should be refused with '%s': r=%d why=%s\n", s, why_part, r, why ? why : "-");
+                failures++;
+        }
+}
+
+int main(void) {
+        char long_host[400];
+
+        ok("localhost", "localhost", "10000", 0);
+        ok("localhost:10001", "localhost", "10001", 0);
+        ok("127.0.0.1:1", "127.0.0.1", "1", 0);
+        ok("0.0.0.0:10002", "0.0.0.0", "10002", 0);
+        ok(":10002", "", "10002", 0);
+        ok("*:10002", "", "10002", 0);
+        ok("*", "", "10000", 0);
+        ok("[::1]:65535", "::1", "65535", 1);
+        ok("[::1]", "::1", "10000", 1);
+        ok("[::]:7", "::", "7", 1);
+        ok("::1", "::1", "10000", 1);
+        ok("localhost:echo", "localhost", "7", 0);
+        ok("vm:discard", "vm", "9", 0);
+
+        bad("", "empty address");
+        bad("localhost:", "empty port");
+        bad("localhost:0", "1 to 65535");
+        bad("localhost:65536", "1 to 65535");
+        bad("localhost:99999999999999999999999", "1 to 65535");
+        bad("localhost:-1", "1 to 65535");
+        bad("localhost:10x", "1 to 65535");
+        bad("localhost: 10", "1 to 65535");
+        bad("localhost:no-such-service-here", "unknown service");
+        bad("[::1", "closing ']'");
+        bad("[::1]10000", "after ']'");
+        bad("[]:10000", "empty IPv6");
+        bad("[127.0.0.1]:10000", "not an IPv6");
+        bad("::1:10000:x", "brackets");
+        bad("fe80::1::2", "brackets");
+        bad("a]b:10", "stray");
+        memset(long_host, 'a', sizeof long_host - 1);
+        long_host[sizeof long_host - 1] = '\0';
+        bad(long_host, "too long");
+
+        printf("%s\n", failures ? "address tests FAILED" : "address tests passed");
+        return failures ? 1 : 0;
+}
