@@ -2,6 +2,7 @@
  * and checks, and the result each mode fills in. */
 #pragma once
 
+#include <errno.h>
 #include <netdb.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -79,6 +80,12 @@ int bench_connect_start(const struct bench_config *c, uint64_t index, bool *pend
 int bench_stream(const struct bench_config *c, const struct pattern *p, struct bench_result *r);
 int bench_pingpong(const struct bench_config *c, const struct pattern *p, struct bench_result *r);
 int bench_many(const struct bench_config *c, const struct pattern *p, struct bench_result *r);
+
+/* The server closed before every byte came back: recorded as this errno. */
+#define BENCH_ECLOSED ECONNABORTED
+
+/* strerror(), except that BENCH_ECLOSED reads as what it means here. */
+const char *bench_strerror(int e);
 
 /* Prints "echo-bench: <message>" on stderr. */
 void bench_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

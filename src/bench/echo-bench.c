@@ -75,6 +75,10 @@ void bench_error(const char *fmt, ...) {
         fputc('\n', stderr);
 }
 
+const char *bench_strerror(int e) {
+        return e == BENCH_ECLOSED ? "closed before every byte came back" : strerror(e);
+}
+
 double bench_now(void) {
         struct timespec ts;
 
@@ -395,7 +399,7 @@ static void print_result(const struct bench_config *c, const struct bench_result
         print_field(&pr, "failed", "failed", "%llu", (unsigned long long) r->failed);
         print_field(&pr, "differed", "differed", "%llu", (unsigned long long) r->differed);
         if (r->first_errno)
-                print_field(&pr, "first_error", "first error", json ? "\"%s\"" : "%s", strerror(r->first_errno));
+                print_field(&pr, "first_error", "first error", json ? "\"%s\"" : "%s", bench_strerror(r->first_errno));
         if (json)
                 printf("}\n");
         fflush(stdout);
@@ -438,7 +442,7 @@ int main(int argc, char **argv) {
         if (status == BENCH_OK || status == BENCH_FAILED) {
                 if (r.ok == 0 && r.failed > 0 && c.mode != MODE_PINGPONG) {
                         if (r.first_errno)
-                                bench_error("no connection succeeded: %s", strerror(r.first_errno));
+                                bench_error("no connection succeeded: %s", bench_strerror(r.first_errno));
                         else
                                 bench_error("no connection came back intact");
                 }

@@ -182,7 +182,7 @@ static int conn_receive(struct engine *e, struct many_conn *m) {
                         if (m->received == e->bytes && m->sent == e->bytes && e->end == END_EOF)
                                 conn_succeed(e, m);
                         else
-                                conn_fail(e, m, ECONNABORTED, false);
+                                conn_fail(e, m, BENCH_ECLOSED, false);
                         return 1;
                 }
                 if (m->received + (uint64_t) n > m->sent ||

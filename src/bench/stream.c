@@ -43,6 +43,8 @@ struct stream_conn {
         _Atomic uint64_t received;      /* verified so far */
         int send_errno, recv_errno;
         bool differed, short_read;
+        bool timed_out;                 /* still running at the deadline: set by the main thread */
+        _Atomic bool finished;          /* the receiver is done; end is set */
         double end;                     /* when the last byte came back */
 };
 
@@ -98,6 +100,7 @@ static void *stream_receive(void *arg) {
                 atomic_store_explicit(&s->received, off, memory_order_relaxed);
         }
         s->end = bench_now();
+        atomic_store_explicit(&s->finished, true, memory_order_release);
         free(buf);
         return NULL;
 }
@@ -143,19 +146,27 @@ int bench_stream(const struct bench_config *c, const struct pattern *p, struct b
                         break;
                 }
         }
-        /* Progress while the receivers run; their own timestamps give the wall time. */
-        while (c->progress && status == BENCH_OK && bench_now() < deadline + 1) {
+        /* Progress and the deadline while the receivers run; their own timestamps give the
+         * wall time. Past the deadline, shutting the sockets down wakes every thread. */
+        while (status == BENCH_OK) {
                 uint64_t got = 0;
                 done = 0;
                 for (uint64_t i = 0; i < n; i++) {
                         got += atomic_load_explicit(&conns[i].received, memory_order_relaxed);
-                        done += conns[i].end > 0;
+                        done += atomic_load_explicit(&conns[i].finished, memory_order_acquire);
                 }
                 if (done == n)
                         break;
+                if (bench_now() >= deadline) {
+                        for (uint64_t i = 0; i < n; i++) {
+                                conns[i].timed_out = !atomic_load(&conns[i].finished);
+                                shutdown(conns[i].fd, SHUT_RDWR);
+                        }
+                        break;
+                }
                 bench_progress(c, &last, false, "stream: %.0f MB back of %.0f MB",
                                (double) got / 1e6, (double) (c->bytes * n) / 1e6);
-                usleep(100000);
+                usleep(20000);
         }
         for (uint64_t i = 0; i < n; i++) {
                 if (conns[i].sender_started)
@@ -170,7 +181,10 @@ int bench_stream(const struct bench_config *c, const struct pattern *p, struct b
         r->wall_s = 0;
         for (uint64_t i = 0; i < n; i++) {
                 struct stream_conn *s = &conns[i];
-                int err = s->recv_errno ? s->recv_errno : s->send_errno;
+                int err = s->timed_out ? ETIMEDOUT : s->recv_errno ? s->recv_errno : s->send_errno;
+
+                if (!err && s->short_read)
+                        err = BENCH_ECLOSED;
 
                 r->bytes += atomic_load(&s->received);
                 if (s->end - start > r->wall_s)
