@@ -19,6 +19,7 @@ setup_file() {
 	SMOKE_PORT=$(sysd_free_port)
 	export SMOKE_PORT
 	sysd_up
+	echo "# systemd running in the container after ${SYSD_BOOT_MS} ms" >&3
 }
 
 teardown_file() {
