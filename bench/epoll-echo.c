@@ -1,6 +1,7 @@
-/* epoll-echo.c - the reference for many clients: one thread, one level-triggered epoll loop, a
- * 64 KiB buffer per connection; reads only while the buffer is empty, waits for EPOLLOUT while
- * bytes are pending, closes after the peer's EOF once everything went back.
+/* epoll-echo.c - the reference for many clients: one thread, one level-triggered epoll loop.
+ * Reads into one shared 64 KiB buffer and writes straight back; only what the socket does not
+ * take is copied into storage of the connection's own, and then the connection waits for
+ * EPOLLOUT instead of reading. Closes after the peer's EOF once everything went back.
  * Usage: epoll-echo PORT (listens on 127.0.0.1). Built by bench/run, not installed. */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -8,6 +9,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -18,16 +20,18 @@ struct conn {
         int fd;
         int eof;
         unsigned want;          /* what epoll watches now */
+        char *pending;          /* bytes the socket did not take yet */
         size_t off, len;
-        char buf[BUF];
 };
 
 static void conn_close(struct conn *c) {
         close(c->fd);
+        free(c->pending);
         free(c);
 }
 
 int main(int argc, char **argv) {
+        static char buf[BUF];
         struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
         struct epoll_event ev, evs[256];
         int lfd, ep, one = 1;
@@ -58,36 +62,20 @@ int main(int argc, char **argv) {
                         if (!c) {
                                 int fd;
                                 while ((fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK)) >= 0) {
-                                        /* malloc, not calloc: zeroing 64 KiB per client costs more than echoing it. */
-                                        c = malloc(sizeof *c);
+                                        c = calloc(1, sizeof *c);
                                         if (!c) {
                                                 close(fd);
                                                 continue;
                                         }
                                         c->fd = fd;
-                                        c->eof = 0;
-                                        c->off = c->len = 0;
                                         c->want = EPOLLIN;
                                         ev = (struct epoll_event) { .events = EPOLLIN, .data.ptr = c };
                                         epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
                                 }
                                 continue;
                         }
-                        if (c->len == 0 && !c->eof) {
-                                k = read(c->fd, c->buf, BUF);
-                                if (k < 0 && errno != EAGAIN) {
-                                        conn_close(c);
-                                        continue;
-                                }
-                                if (k == 0)
-                                        c->eof = 1;
-                                if (k > 0) {
-                                        c->off = 0;
-                                        c->len = (size_t) k;
-                                }
-                        }
                         if (c->len > 0) {
-                                k = write(c->fd, c->buf + c->off, c->len);
+                                k = write(c->fd, c->pending + c->off, c->len);
                                 if (k < 0 && errno != EAGAIN) {
                                         conn_close(c);
                                         continue;
@@ -95,6 +83,37 @@ int main(int argc, char **argv) {
                                 if (k > 0) {
                                         c->off += (size_t) k;
                                         c->len -= (size_t) k;
+                                }
+                                if (c->len == 0) {
+                                        free(c->pending);
+                                        c->pending = NULL;
+                                }
+                        } else if (!c->eof) {
+                                k = read(c->fd, buf, BUF);
+                                if (k < 0 && errno != EAGAIN) {
+                                        conn_close(c);
+                                        continue;
+                                }
+                                if (k == 0)
+                                        c->eof = 1;
+                                if (k > 0) {
+                                        ssize_t w = write(c->fd, buf, (size_t) k);
+                                        if (w < 0 && errno != EAGAIN) {
+                                                conn_close(c);
+                                                continue;
+                                        }
+                                        if (w < 0)
+                                                w = 0;
+                                        if (w < k) {
+                                                c->pending = malloc((size_t) (k - w));
+                                                if (!c->pending) {
+                                                        conn_close(c);
+                                                        continue;
+                                                }
+                                                memcpy(c->pending, buf + w, (size_t) (k - w));
+                                                c->off = 0;
+                                                c->len = (size_t) (k - w);
+                                        }
                                 }
                         }
                         if (c->len == 0 && c->eof) {
