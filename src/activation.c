@@ -12,8 +12,21 @@
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
+#include "address.h"
 #include "log.h"
 #include "number.h"
+
+/* sd_listen_fds_with_names() says "unknown" when the manager gave no names. */
+static bool fd_named(const char *name) {
+        return name && *name && strcmp(name, "unknown") != 0;
+}
+
+static bool socket_is_connected(int fd) {
+        struct sockaddr_storage peer;
+        socklen_t len = sizeof peer;
+
+        return getpeername(fd, (struct sockaddr *) &peer, &len) == 0;
+}
 
 const char *fd_describe(int fd) {
         struct stat st;
@@ -35,28 +48,60 @@ const char *fd_describe(int fd) {
 
 static int fd_check(int fd, const char *name) {
         char label[300] = "";
-        int r;
+        int listening;
 
-        if (name && *name)
+        if (fd_named(name))
                 snprintf(label, sizeof label, " (%s)", name);
 
         if (sd_is_socket(fd, AF_UNSPEC, 0, -1) <= 0) {
                 log_error("inherited fd %d%s is %s, not a socket", fd, label, fd_describe(fd));
                 return -ENOTSOCK;
         }
-        r = sd_is_socket_inet(fd, AF_UNSPEC, SOCK_STREAM, -1, 0) > 0 ||
-            sd_is_socket_inet(fd, AF_UNSPEC, SOCK_DGRAM, -1, 0) > 0 ||
-            sd_is_socket_unix(fd, SOCK_STREAM, -1, NULL, 0) > 0;
-        if (!r) {
+        if (sd_is_socket_inet(fd, AF_UNSPEC, SOCK_DGRAM, -1, 0) > 0)
+                return 0;
+        if (sd_is_socket_inet(fd, AF_UNSPEC, SOCK_STREAM, -1, 0) <= 0 &&
+            sd_is_socket_unix(fd, SOCK_STREAM, -1, NULL, 0) <= 0) {
                 log_error("inherited fd %d%s is a socket echod cannot serve "
                           "(want a TCP, UDP or AF_UNIX stream socket)", fd, label);
                 return -EPROTONOSUPPORT;
         }
+        listening = sd_is_socket(fd, AF_UNSPEC, SOCK_STREAM, 1);
+        if (listening <= 0 && !socket_is_connected(fd)) {
+                log_error("inherited fd %d%s is a stream socket that is neither listening nor connected",
+                          fd, label);
+                return -ENOTCONN;
+        }
         return 0;
 }
 
+/* Logs where a passed listening or datagram socket listens, as the seed's "starting up on" line
+ * does for the sockets echod binds itself. A connected socket is a client: nothing to say. */
+static void fd_announce(int fd, const char *name) {
+        struct sockaddr_storage sa;
+        socklen_t len = sizeof sa;
+        char host[NI_MAXHOST], port[NI_MAXSERV], label[300];
+        int type = 0;
+        socklen_t tlen = sizeof type;
+
+        if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tlen) < 0 ||
+            getsockname(fd, (struct sockaddr *) &sa, &len) < 0)
+                return;
+        if (type == SOCK_STREAM && sd_is_socket(fd, AF_UNSPEC, SOCK_STREAM, 1) <= 0)
+                return;
+        snprintf(label, sizeof label, "fd %d%s%s%s", fd, type == SOCK_DGRAM ? ", UDP" : "",
+                 fd_named(name) ? ", " : "", fd_named(name) ? name : "");
+        if (sa.ss_family == AF_UNIX) {
+                sockaddr_pytuple((struct sockaddr *) &sa, len, host, sizeof host);
+                log_info("starting up on %s (%s)", host, label);
+                return;
+        }
+        sockaddr_numeric((struct sockaddr *) &sa, len, host, port);
+        log_info("starting up on %s port %s (%s)", host, port, label);
+}
+
 /* sd_listen_fds() quietly ignores LISTEN_FDS meant for another process; echod says so instead,
- * since a stray LISTEN_FDS is always a mistake in how it was started. */
+ * since a stray LISTEN_FDS is always a mistake in how it was started. Returns LISTEN_FDS
+ * (0 when neither variable is set) or -EINVAL after logging. */
 static int listen_env_check(void) {
         const char *fds = getenv("LISTEN_FDS"), *pid = getenv("LISTEN_PID");
         unsigned long long v;
@@ -81,12 +126,12 @@ static int listen_env_check(void) {
                 log_error("LISTEN_FDS='%s' is not a number from 0 to %d", fds, ACTIVATION_FDS_MAX);
                 return -EINVAL;
         }
-        return 1;
+        return (int) v;
 }
 
 int activation_collect(bool inetd, int **ret_fds) {
         char **names = NULL;
-        int *fds = NULL, n, r;
+        int *fds = NULL, listen_fds, n, r;
 
         if (inetd) {
                 r = fd_check(STDIN_FILENO, "stdin, where --inetd expects the socket");
@@ -96,14 +141,25 @@ int activation_collect(bool inetd, int **ret_fds) {
                 if (!fds)
                         return log_errno(-ENOMEM, "cannot collect sockets");
                 fds[0] = STDIN_FILENO;
+                fd_announce(STDIN_FILENO, "inetd");
                 *ret_fds = fds;
                 return 1;
         }
 
-        r = listen_env_check();
-        if (r <= 0)
-                return r;
+        listen_fds = listen_env_check();
+        if (listen_fds <= 0)
+                return listen_fds;
+        /* sd_listen_fds() fails with a bare EBADF on an fd that is not open: name it first. */
+        for (int fd = SD_LISTEN_FDS_START; fd < SD_LISTEN_FDS_START + listen_fds; fd++)
+                if (fcntl(fd, F_GETFD) < 0) {
+                        log_error("inherited fd %d is not open, but LISTEN_FDS=%d says it was passed",
+                                  fd, listen_fds);
+                        return -EBADF;
+                }
         n = sd_listen_fds_with_names(1, &names);
+        if (n == -EINVAL)
+                return log_errno(n, "LISTEN_FDNAMES does not give one name to each of the %d passed fds",
+                                 listen_fds);
         if (n < 0)
                 return log_errno(n, "cannot read the sockets passed by the service manager");
         if (n == 0)
@@ -123,6 +179,8 @@ int activation_collect(bool inetd, int **ret_fds) {
                         goto done;
                 }
         }
+        for (int i = 0; i < n; i++)
+                fd_announce(fds[i], names ? names[i] : NULL);
         *ret_fds = fds;
 done:
         if (names)

@@ -4,9 +4,11 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "number.h"
@@ -182,6 +184,17 @@ void sockaddr_numeric(const struct sockaddr *sa, socklen_t len, char *host, char
 void sockaddr_pytuple(const struct sockaddr *sa, socklen_t len, char *out, size_t size) {
         char host[NI_MAXHOST], port[NI_MAXSERV];
 
+        if (sa->sa_family == AF_UNIX) {
+                /* Python shows a path as a string, an unnamed peer as ''. */
+                const struct sockaddr_un *su = (const struct sockaddr_un *) sa;
+                size_t n = len > offsetof(struct sockaddr_un, sun_path)
+                                   ? len - offsetof(struct sockaddr_un, sun_path) : 0;
+                if (n > 0 && su->sun_path[0] == '\0')
+                        snprintf(out, size, "'@%.*s'", (int) n - 1, su->sun_path + 1);
+                else
+                        snprintf(out, size, "'%.*s'", (int) strnlen(su->sun_path, n), su->sun_path);
+                return;
+        }
         sockaddr_numeric(sa, len, host, port);
         if (sa->sa_family == AF_INET6) {
                 const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *) sa;

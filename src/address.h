@@ -34,5 +34,6 @@ int socket_listen(const struct addrinfo *ai);
 /* Writes the numeric host and port of sa into host[NI_MAXHOST] and port[NI_MAXSERV]. */
 void sockaddr_numeric(const struct sockaddr *sa, socklen_t len, char *host, char *port);
 
-/* Formats sa as Python shows a socket address: ('127.0.0.1', 5000) or ('::1', 5000, 0, 0). */
+/* Formats sa as Python shows a socket address: ('127.0.0.1', 5000), ('::1', 5000, 0, 0), or for
+ * AF_UNIX the path in quotes ('' for an unnamed peer, '@name' for an abstract one). */
 void sockaddr_pytuple(const struct sockaddr *sa, socklen_t len, char *out, size_t size);

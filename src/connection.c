@@ -60,6 +60,7 @@ void connection_destroy(struct connection *c) {
 
 /* Returns >0 if bytes were read, 0 if none are ready or the peer half-closed, or -errno. */
 static int connection_read(struct connection *c) {
+        struct msghdr msg = { 0 };
         struct iovec iov[2];
         ssize_t n;
         int r, niov;
@@ -73,7 +74,10 @@ static int connection_read(struct connection *c) {
                 if (iov[0].iov_len > TRACE_CHUNK)
                         iov[0].iov_len = TRACE_CHUNK;
         }
-        n = readv(c->watch.fd, iov, niov);
+        msg.msg_iov = iov;
+        msg.msg_iovlen = (size_t) niov;
+        /* MSG_DONTWAIT: an adopted socket (Accept=yes, inetd nowait) may be in blocking mode. */
+        n = recvmsg(c->watch.fd, &msg, MSG_DONTWAIT);
         if (n < 0)
                 return errno == EAGAIN || errno == EINTR ? 0 : -errno;
         if (log_verbosity() >= 2) {

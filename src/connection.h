@@ -23,8 +23,9 @@ struct connection {
         struct sockaddr_storage peer;
 };
 
-/* Takes ownership of the connected, non-blocking socket fd (closed on failure too), links the
- * connection into s and starts watching it. Returns 0 or -errno. */
+/* Takes ownership of the connected stream socket fd (closed on failure too), links the
+ * connection into s and starts watching it. fd may be in blocking mode: every call on it says
+ * MSG_DONTWAIT. Returns 0 or -errno. */
 int connection_create(struct server *s, int fd, const struct sockaddr *peer, socklen_t peer_len);
 
 /* Unlinks, closes the socket and frees. Accepts NULL. Pending bytes are discarded. */

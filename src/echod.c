@@ -153,6 +153,29 @@ static size_t raise_fd_limit(void) {
         return rl.rlim_cur == RLIM_INFINITY ? 1u << 20 : (size_t) rl.rlim_cur;
 }
 
+/* A blocking listener (systemd passes them so without NonBlocking=yes) may only be watched by
+ * one loop: see server_init(). */
+static bool any_blocking_listener(const struct context *ctx) {
+        for (size_t i = 0; i < ctx->n_fds; i++) {
+                int type = 0;
+                socklen_t len = sizeof type;
+
+                if (getsockopt(ctx->fds[i], SOL_SOCKET, SO_TYPE, &type, &len) == 0 &&
+                    type == SOCK_STREAM && fd_is_blocking(ctx->fds[i]))
+                        return true;
+        }
+        return false;
+}
+
+/* --inetd decides where even option errors are logged: fds 0-2 are the client's socket there.
+ * getopt_long() has not run yet, so look for the exact word before any "--". */
+static bool argv_has_inetd(int argc, char **argv) {
+        for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+                if (strcmp(argv[i], "--inetd") == 0)
+                        return true;
+        return false;
+}
+
 static void context_stop(struct context *ctx, const char *why) {
         status_stopping(&ctx->status, why);
         server_stop(&ctx->servers[0]);
@@ -167,7 +190,7 @@ static void signal_dispatch(struct watch *w, uint32_t events) {
 
         if (read(w->fd, &si, sizeof si) != sizeof si)
                 return;
-        snprintf(why, sizeof why, "%s received, draining", strsignal((int) si.ssi_signo));
+        snprintf(why, sizeof why, "SIG%s received, draining", sigabbrev_np((int) si.ssi_signo));
         if (log_verbosity() >= 1)
                 log_info("%s", why);
         context_stop(ctx, why);
@@ -215,6 +238,11 @@ static int context_serve(struct context *ctx) {
 
         /* A connected socket is one client: one loop serves it. */
         ctx->n_servers = ctx->connected_fd >= 0 ? 1 : ctx->config.workers;
+        if (ctx->n_servers > 1 && any_blocking_listener(ctx)) {
+                log_warning("a passed listening socket is in blocking mode: one worker instead of %u "
+                            "(set NonBlocking=yes in the service unit)", ctx->config.workers);
+                ctx->n_servers = 1;
+        }
         limit = ctx->config.max_connections ? ctx->config.max_connections
                                             : raise_fd_limit() - FDS_RESERVED;
         per_worker = (limit + ctx->n_servers - 1) / ctx->n_servers;
@@ -283,7 +311,7 @@ int main(int argc, char **argv) {
         struct context ctx = { .signal_watch.fd = -1, .connected_fd = -1 };
         int r, n, status;
 
-        log_setup(LOG_TARGET_CONSOLE, 0);
+        log_setup(argv_has_inetd(argc, argv) ? LOG_TARGET_SYSLOG : LOG_TARGET_CONSOLE, 0);
         r = config_parse(&ctx.config, argc, argv);
         if (r <= 0)
                 return r < 0 ? EXIT_USAGE : EXIT_OK;

@@ -2,6 +2,8 @@
 #include "server.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -35,6 +37,19 @@ static void server_update_accepting(struct server *s) {
                                   s->n_connections < s->max_connections);
 }
 
+bool fd_is_blocking(int fd) {
+        int flags = fcntl(fd, F_GETFL);
+
+        return flags >= 0 && !(flags & O_NONBLOCK);
+}
+
+/* On a blocking listener accept4() would wait for the next client once the queue is empty. */
+static bool listener_has_client(const struct listener *l) {
+        struct pollfd p = { .fd = l->watch.fd, .events = POLLIN };
+
+        return !l->blocking || (poll(&p, 1, 0) > 0 && (p.revents & POLLIN));
+}
+
 static void listener_accept(struct listener *l) {
         struct server *s = l->server;
 
@@ -43,6 +58,8 @@ static void listener_accept(struct listener *l) {
                 socklen_t len = sizeof peer;
                 int fd, r;
 
+                if (!listener_has_client(l))
+                        break;
                 fd = accept4(l->watch.fd, (struct sockaddr *) &peer, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
                 if (fd < 0) {
                         if (errno == EAGAIN || errno == EWOULDBLOCK)
@@ -87,6 +104,11 @@ static void listener_echo_datagrams(struct listener *l) {
 static void listener_dispatch(struct watch *w, uint32_t events) {
         struct listener *l = (struct listener *) w;
 
+        /* A stale event from the batch in which listening stopped (SIGTERM, the connection
+         * limit): a client accepted while draining with nothing open would be closed unread at
+         * exit, which resets it. Left queued, the next echod serves it. */
+        if (w->events == 0)
+                return;
         if (l->socktype == SOCK_DGRAM)
                 listener_echo_datagrams(l);
         else
@@ -217,7 +239,8 @@ int server_init(struct server *s, const struct config *c, struct stats *stats,
                         if (!s->datagram)
                                 return -ENOMEM;
                 }
-                s->listeners[s->n_listeners] = (struct listener) { .server = s, .socktype = type };
+                s->listeners[s->n_listeners] = (struct listener) {
+                        .server = s, .socktype = type, .blocking = fd_is_blocking(fds[i]) };
                 watch_init(&s->listeners[s->n_listeners].watch, fds[i], listener_dispatch);
                 s->n_listeners++;
         }

@@ -24,6 +24,7 @@ struct listener {
         struct watch watch;
         struct server *server;
         int socktype;                           /* SOCK_STREAM or SOCK_DGRAM */
+        bool blocking;                          /* passed without O_NONBLOCK, which is not ours to set */
 };
 
 struct server {
@@ -47,7 +48,9 @@ struct server {
 };
 
 /* Prepares s to watch fds[0..n), listening stream or datagram sockets that stay owned by the
- * caller. Returns 0 or -errno; call server_finish() either way. */
+ * caller. They may be in blocking mode (systemd passes them so unless NonBlocking=yes): a
+ * blocking listener is only accepted on after poll() says a client waits, so only one server
+ * may watch it. Returns 0 or -errno; call server_finish() either way. */
 int server_init(struct server *s, const struct config *c, struct stats *stats,
                 size_t max_connections, const int *fds, size_t n);
 
@@ -55,7 +58,7 @@ int server_init(struct server *s, const struct config *c, struct stats *stats,
 void server_finish(struct server *s);
 
 /* Serves the connected stream socket fd (Accept=yes, inetd nowait) as one client; takes
- * ownership of fd, closed on failure too. Returns 0 or -errno. */
+ * ownership of fd, closed on failure too. fd may be in blocking mode. Returns 0 or -errno. */
 int server_adopt(struct server *s, int fd);
 
 /* Serves until server_stop() has drained, or until the last connection of a server without
@@ -68,6 +71,9 @@ void server_stop(struct server *s);
 
 /* Asks s to stop as server_stop() does; safe from any thread. */
 void server_request_stop(struct server *s);
+
+/* True when fd lacks O_NONBLOCK. */
+bool fd_is_blocking(int fd);
 
 /* Called by connections: the connection was unlinked and its fd closed. */
 void server_connection_gone(struct server *s);

@@ -29,11 +29,20 @@ void status_ready(struct status *st) {
         sd_notifyf(0, "READY=1\nSTATUS=%s", st->last);
 }
 
+/* The figures, after the reason for stopping once there is one. */
+static void status_line(const struct status *st, char *buf, size_t size) {
+        size_t n = 0;
+
+        if (st->stopping[0])
+                n = (size_t) snprintf(buf, size, "%s: ", st->stopping);
+        status_format(st->stats, buf + n, size - n);
+}
+
 int status_tick(struct status *st, uint64_t now_ms) {
         char now[sizeof st->last];
 
         if (now_ms - st->last_status_ms >= 1000) {
-                status_format(st->stats, now, sizeof now);
+                status_line(st, now, sizeof now);
                 if (strcmp(now, st->last) != 0) {
                         memcpy(st->last, now, sizeof now);
                         sd_notifyf(0, "STATUS=%s", now);
@@ -44,7 +53,9 @@ int status_tick(struct status *st, uint64_t now_ms) {
                 sd_notify(0, "WATCHDOG=1");
                 st->last_watchdog_ms = now_ms;
         }
-        if (atomic_load(&st->stats->connections) > 0) {
+        if (atomic_load(&st->stats->connections) > 0 ||
+            atomic_load(&st->stats->datagrams) != st->last_datagrams) {
+                st->last_datagrams = atomic_load(&st->stats->datagrams);
                 st->idle_since_ms = 0;
                 return 0;
         }
@@ -54,5 +65,9 @@ int status_tick(struct status *st, uint64_t now_ms) {
 }
 
 void status_stopping(struct status *st, const char *why) {
-        sd_notifyf(0, "STOPPING=1\nSTATUS=%s", why);
+        if (st->stopping[0])
+                return;
+        snprintf(st->stopping, sizeof st->stopping, "%s", why);
+        status_line(st, st->last, sizeof st->last);
+        sd_notifyf(0, "STOPPING=1\nSTATUS=%s", st->last);
 }

@@ -12,8 +12,10 @@ struct status {
         uint64_t last_watchdog_ms;
         uint64_t last_status_ms;
         uint64_t idle_since_ms;         /* 0: a client is connected */
+        uint64_t last_datagrams;        /* a datagram since the last tick is activity too */
         unsigned exit_idle_s;
-        char last[160];                 /* the STATUS= last sent, to send only changes */
+        char last[256];                 /* the STATUS= last sent, to send only changes */
+        char stopping[64];              /* why echod is stopping, or "" */
 };
 
 /* Reads the watchdog interval (sd_watchdog_enabled) and remembers what to report. */
@@ -26,7 +28,7 @@ void status_ready(struct status *st);
  * interval. Returns 1 when --exit-idle says it is time to exit, else 0. */
 int status_tick(struct status *st, uint64_t now_ms);
 
-/* Sends STOPPING=1 with a reason. */
+/* Sends STOPPING=1 with a reason, which prefixes every later STATUS=. */
 void status_stopping(struct status *st, const char *why);
 
 /* Writes the figures STATUS= shows into buf. */

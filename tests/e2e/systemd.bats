@@ -1,0 +1,291 @@
+#!/usr/bin/env bats
+# The shipped units under a real systemd 252 manager: PID 1 of a throw-away systemd-nspawn
+# container (tests/helpers/sysd.bash), installed as a user would, with
+#   meson setup --prefix=/opt/echod -Dsystemdsystemunitdir=/etc/systemd/system
+#   meson install --destdir <container root>
+# The container shares the host's network. The units' fixed ports (10000, 10001, 10002, 10007)
+# may be taken on a test machine, so each socket is moved to a free port by a drop-in, the way
+# an administrator would (docs/deployment.md). One boot for the whole file; it builds its own
+# plain tree (a sanitizer runtime has no place under SystemCallFilter=), so under an ASan
+# ECHOD_BUILD it is skipped rather than run twice. About 15-25 s, most of it the build.
+
+load helpers
+load '../helpers/sysd'
+
+# Bats 1.8 cannot skip from setup_file: it leaves the reason for setup().
+setup_file() {
+        export SYSD_SKIP=""
+        if [ "$(id -u)" != 0 ]; then
+                SYSD_SKIP="needs root to boot systemd-nspawn"
+        elif ! command -v systemd-nspawn >/dev/null; then
+                SYSD_SKIP="systemd-nspawn missing: apt-get install systemd-container"
+        elif grep -q -- '-fsanitize' "$BUILD/build.ninja" 2>/dev/null; then
+                SYSD_SKIP="runs once, with the plain build (a sanitizer runtime cannot run under the units' SystemCallFilter=)"
+        fi
+        [ -z "$SYSD_SKIP" ] || return 0
+
+        export INSTALL_BUILD=$BATS_FILE_TMPDIR/build
+        meson setup "$INSTALL_BUILD" "$ROOT" --prefix=/opt/echod \
+                -Dsystemdsystemunitdir=/etc/systemd/system >"$BATS_FILE_TMPDIR/setup.log" 2>&1 ||
+                { cat "$BATS_FILE_TMPDIR/setup.log" >&2; return 1; }
+        ninja -C "$INSTALL_BUILD" >"$BATS_FILE_TMPDIR/ninja.log" 2>&1 ||
+                { cat "$BATS_FILE_TMPDIR/ninja.log" >&2; return 1; }
+
+        # A bound, not a pause: a loaded CI machine can take several seconds to boot it.
+        export SYSD_BOOT_TIMEOUT=${SYSD_BOOT_TIMEOUT:-30}
+        sysd_up || return 1
+        meson install -C "$INSTALL_BUILD" --destdir "$SYSD_ROOT" >"$BATS_FILE_TMPDIR/install.log" 2>&1 ||
+                { cat "$BATS_FILE_TMPDIR/install.log" >&2; return 1; }
+        # As Debian's installer writes it: the host name resolves to 127.0.1.1.
+        printf '127.0.0.1\tlocalhost\n127.0.1.1\t%s\n::1\tlocalhost ip6-localhost\n' "$SYSD_NAME" \
+                >"$SYSD_ROOT/etc/hosts"
+
+        export P_ECHO P_ACCEPT P_ALL P_HOST
+        P_ECHO=$(free_port) P_ACCEPT=$(free_port) P_ALL=$(free_port) P_HOST=$(free_port)
+        move_socket echo.socket "ListenStream=127.0.0.1:$P_ECHO" "ListenStream=[::1]:$P_ECHO"
+        move_socket echo-accept.socket "ListenStream=127.0.0.1:$P_ACCEPT"
+        move_socket echo-all.socket "ListenStream=$P_ALL"
+        sysd_run systemctl daemon-reload
+}
+
+teardown_file() {
+        [ -z "${SYSD_SKIP:-}" ] || return 0
+        sysd_down
+}
+
+setup() {
+        [ -z "${SYSD_SKIP:-}" ] || skip "$SYSD_SKIP"
+        # The tests start echo.service more often than StartLimitBurst= allows in 10 s (5); a
+        # reset-failed clears that count, so no test depends on how fast the others ran.
+        sysd_run systemctl reset-failed
+}
+
+teardown() {
+        teardown_tracked
+}
+
+# move_socket UNIT LINE... : a drop-in that replaces UNIT's Listen lines with LINEs.
+move_socket() {
+        local unit=$1 d
+        shift
+        d=$SYSD_UNITDIR/$unit.d
+        mkdir -p "$d"
+        { echo '[Socket]'; echo 'ListenStream='; printf '%s\n' "$@"; } >"$d/test-port.conf"
+}
+
+prop() {        # prop UNIT PROPERTY
+        sysd_run systemctl show -P "$2" "$1"
+}
+
+prop_is() {     # prop_is UNIT PROPERTY VALUE
+        [ "$(prop "$1" "$2")" = "$3" ]
+}
+
+echo_service_idle_after() {     # STATUS= says none open and at least $1 served
+        local served
+        served=$(prop echo.service StatusText | sed -n 's/^0 connections, \([0-9]*\) served, .*/\1/p')
+        [ "${served:-0}" -ge "$1" ]
+}
+
+accept_instances() {
+        sysd_run systemctl list-units --no-legend --plain 'echo-accept@*.service' | grep -c ' running ' || true
+}
+
+@test "echo.socket: echo.service starts at the first connection, Type=notify, not root" {
+        run sysd_run systemctl start echo.socket
+        assert_success
+        assert_equal "$(prop echo.service ActiveState)" inactive
+
+        run "$ECHO_CLIENT" -q -m 'first of all' 127.0.0.1 "$P_ECHO"
+        assert_success
+        assert_equal "$(prop echo.service ActiveState)" active
+        assert_equal "$(prop echo.service Type)" notify
+
+        local pid uid
+        pid=$(prop echo.service MainPID)
+        [ "$pid" -gt 0 ]
+        uid=$(sysd_run cat "/proc/$pid/status" | sed -n 's/^Uid:[[:space:]]*\([0-9]*\).*/\1/p')
+        [ -n "$uid" ] && [ "$uid" != 0 ] || fail "echod runs as uid '$uid'"
+        assert_equal "$(sysd_run cat "/proc/$pid/comm")" echod
+        run "$ECHO_CLIENT" -q -m again ::1 "$P_ECHO"
+        assert_success
+        run sysd_run journalctl -u echo.service -o cat --no-pager
+        assert_line "starting up on 127.0.0.1 port $P_ECHO (fd 3, echo)"
+        assert_line "starting up on ::1 port $P_ECHO (fd 4, echo)"
+}
+
+@test "echo.service: 300 concurrent clients intact, one process, STATUS= in systemctl status" {
+        sysd_run systemctl start echo.socket
+        run "$ECHO_CLIENT" -q -m wake 127.0.0.1 "$P_ECHO"
+        assert_success
+        local pid
+        pid=$(prop echo.service MainPID)
+
+        run "$PY" "$HELPERS/concurrent_clients.py" --port "$P_ECHO" --clients 300 --max-bytes 65536 --timeout 90
+        assert_success
+        assert_line --regexp '^300 of 300 clients intact'
+        assert_equal "$(prop echo.service MainPID)" "$pid"
+
+        # STATUS= is refreshed at most once a second, so it may still show the clients open.
+        sysd_wait 5 echo_service_idle_after 301 || fail "StatusText: $(prop echo.service StatusText)"
+        run sysd_run systemctl status --no-pager echo.service
+        assert_line --regexp '^ +Status: "0 connections, [0-9]+ served, [0-9]+ bytes echoed"$'
+}
+
+# sequential_clients FILE : 150 echo-clients one after another, each streaming one of three
+# random payloads and verifying every byte; one line "N STATUS" per client in FILE.
+sequential_clients() {
+        local i rc
+        for ((i = 0; i < 150; i++)); do
+                rc=0
+                "$ECHO_CLIENT" -q -t 10 -f "$BATS_TEST_TMPDIR/payload$((i % 3))" 127.0.0.1 "$P_ECHO" || rc=$?
+                echo "$i $rc" >>"$1"
+        done
+}
+
+@test "echo.service: restarted twice while 150 clients connect one after another, none fails" {
+        local progress=$BATS_TEST_TMPDIR/progress pid0 pid1 pid2 clients done
+        head -c 1000 /dev/urandom >"$BATS_TEST_TMPDIR/payload0"
+        head -c 65536 /dev/urandom >"$BATS_TEST_TMPDIR/payload1"
+        head -c 300000 /dev/urandom >"$BATS_TEST_TMPDIR/payload2"
+        sysd_run systemctl start echo.socket
+        run "$ECHO_CLIENT" -q -m wake 127.0.0.1 "$P_ECHO"
+        assert_success
+        pid0=$(prop echo.service MainPID)
+
+        sequential_clients "$progress" 3>&- &
+        clients=$!
+        track_pid "$clients"
+        # Clients cannot outrun a restart: while echod is down the next one waits in the
+        # socket's queue. So after 20 and 10 more clients, most of the 150 are still to come.
+        wait_for_line "$progress" . 20 20
+        run sysd_run systemctl restart echo.service
+        assert_success
+        pid1=$(prop echo.service MainPID)
+        done=$(wc -l <"$progress")
+        wait_for_line "$progress" . 20 $((done + 10))
+        run sysd_run systemctl restart echo.service
+        assert_success
+        pid2=$(prop echo.service MainPID)
+        done=$(wc -l <"$progress")
+        [ "$done" -lt 150 ] || fail "the clients finished before the second restart"
+
+        wait_gone "$clients" 90 || fail "clients still running after 90 s"
+        assert_equal "$(wc -l <"$progress")" 150
+        run grep -v ' 0$' "$progress"
+        assert_output ""        # no client refused (3), broken (5) or with a different echo (1)
+        [ "$pid0" != "$pid1" ] && [ "$pid1" != "$pid2" ] && [ "$pid0" != "$pid2" ] ||
+                fail "MainPID $pid0 -> $pid1 -> $pid2: not three processes"
+        assert_equal "$(prop echo.socket ActiveState)" active
+}
+
+@test "echo.service: WatchdogSec=1s is kept happy by WATCHDOG=1" {
+        mkdir -p "$SYSD_UNITDIR/echo.service.d"
+        printf '[Service]\nWatchdogSec=1s\n' >"$SYSD_UNITDIR/echo.service.d/test-watchdog.conf"
+        sysd_run systemctl daemon-reload
+        sysd_run systemctl start echo.socket
+        run sysd_run systemctl restart echo.service
+        assert_success
+        local pid
+        pid=$(prop echo.service MainPID)
+        assert_equal "$(prop echo.service WatchdogUSec)" 1s
+        sleep 3         # the thing under test is time passing: three watchdog intervals
+        assert_equal "$(prop echo.service ActiveState)" active
+        assert_equal "$(prop echo.service MainPID)" "$pid"
+        run sysd_run journalctl -u echo.service -o cat --no-pager
+        refute_line --partial 'Watchdog timeout'
+        rm "$SYSD_UNITDIR/echo.service.d/test-watchdog.conf"
+        sysd_run systemctl daemon-reload
+}
+
+@test "echo-accept.socket: one instance per open connection, gone after hang-up" {
+        run sysd_run systemctl start echo-accept.socket
+        assert_success
+        local a b c reply
+        exec {a}<>"/dev/tcp/127.0.0.1/$P_ACCEPT" {b}<>"/dev/tcp/127.0.0.1/$P_ACCEPT" {c}<>"/dev/tcp/127.0.0.1/$P_ACCEPT"
+        for fd in $a $b $c; do
+                printf 'line on fd %s\n' "$fd" >&"$fd"
+                read -r -t 5 reply <&"$fd" || fail "no echo on connection fd $fd"
+                assert_equal "$reply" "line on fd $fd"
+        done
+        assert_equal "$(accept_instances)" 3
+        assert_equal "$(prop echo-accept.socket NConnections)" 3
+        exec {a}>&- {b}>&-
+        sysd_wait 5 eval '[ "$(accept_instances)" = 1 ]' || fail "instances: $(accept_instances)"
+        exec {c}>&-
+        sysd_wait 5 eval '[ "$(accept_instances)" = 0 ]' || fail "instances: $(accept_instances)"
+        assert_equal "$(prop echo-accept.socket NAccepted)" 3
+        # Every instance exited 0: none is left failed.
+        run sysd_run systemctl list-units --no-legend --plain --state=failed 'echo-accept@*'
+        assert_output ""
+}
+
+@test "the seed's other two servers: the host name (echod-standalone@) and all addresses" {
+        local unit="echod-standalone@$SYSD_NAME:$P_HOST.service"
+        run sysd_run systemctl start "$unit"
+        assert_success
+        run "$ECHO_CLIENT" -q -m 'by host name' 127.0.1.1 "$P_HOST"
+        assert_success
+        run sysd_run journalctl -u "$unit" -o cat --no-pager
+        assert_line "starting up on $SYSD_NAME port $P_HOST"
+        run sysd_run systemctl stop "$unit"
+        assert_success
+
+        run sysd_run systemctl start echo-all.socket
+        assert_success
+        run "$ECHO_CLIENT" -q -m 'all addresses, IPv4' 127.0.0.1 "$P_ALL"
+        assert_success
+        run "$ECHO_CLIENT" -q -m 'all addresses, IPv6' ::1 "$P_ALL"
+        assert_success
+        run sysd_run journalctl -u echo-all.service -o cat --no-pager
+        assert_line "starting up on :: port $P_ALL (fd 3, echo-all)"
+
+        # Enabling the template takes the host name as its default instance (DefaultInstance=%H:10001).
+        run sysd_run systemctl enable echod-standalone@.service
+        assert_success
+        [ -L "$SYSD_UNITDIR/multi-user.target.wants/echod-standalone@$SYSD_NAME:10001.service" ] ||
+                fail "enable made: $(ls "$SYSD_UNITDIR/multi-user.target.wants")"
+        sysd_run systemctl disable echod-standalone@.service
+}
+
+@test "an address echod cannot bind: exit status 4, logged at priority err in the journal" {
+        local unit="echod-standalone@127.0.0.1:$P_ECHO.service"
+        sysd_run systemctl start echo.socket
+        run sysd_run systemctl start "$unit"
+        assert_failure
+        run sysd_run journalctl -u "$unit" -o cat --no-pager
+        assert_line --regexp '^[^ ]+: Main process exited, code=exited, status=4/'
+        run sysd_run journalctl -u "$unit" -p err -o cat --no-pager _COMM=echod
+        assert_line "cannot listen on 127.0.0.1 port $P_ECHO: address already in use"
+        # Restart=on-failure tries again: stop it for good.
+        sysd_run systemctl stop "$unit"
+        sysd_run systemctl reset-failed "$unit" || true
+}
+
+@test "systemctl stop drains: an open connection keeps being echoed, then exit status 0" {
+        sysd_run systemctl start echo.socket
+        local conn reply
+        exec {conn}<>"/dev/tcp/127.0.0.1/$P_ECHO"
+        printf 'before stop\n' >&"$conn"
+        read -r -t 5 reply <&"$conn" || fail "no echo before stop"
+        assert_equal "$reply" "before stop"
+
+        run sysd_run systemctl stop --no-block echo.service
+        assert_success
+        sysd_wait 5 prop_is echo.service ActiveState deactivating ||
+                fail "echo.service is $(prop echo.service ActiveState)"
+        # STOPPING=1 came with a STATUS= that says why, figures after it.
+        sysd_wait 5 eval '[[ "$(prop echo.service StatusText)" =~ ^SIGTERM\ received,\ draining:\ 1\ connections ]]' ||
+                fail "StatusText: $(prop echo.service StatusText)"
+        printf 'after stop\n' >&"$conn"
+        read -r -t 5 reply <&"$conn" || fail "no echo while draining"
+        assert_equal "$reply" "after stop"
+        exec {conn}>&-
+
+        sysd_wait 10 prop_is echo.service ActiveState inactive || fail "echo.service is $(prop echo.service ActiveState)"
+        assert_equal "$(prop echo.service Result)" success
+        assert_equal "$(prop echo.service ExecMainStatus)" 0
+        # The socket stayed with systemd: the next client starts echod again.
+        run "$ECHO_CLIENT" -q -m 'after the stop' 127.0.0.1 "$P_ECHO"
+        assert_success
+}
