@@ -49,7 +49,7 @@ static void help(void) {
                "      --drain-timeout SEC   on SIGTERM, wait SEC seconds for open connections (default 10)\n"
                "      --exit-idle SEC       exit after SEC seconds with no client (default 0, never)\n"
                "      --workers N           event loops, one thread each (default 1)\n"
-               "      --buffer-size BYTES   unsent bytes held per connection (default 65536)\n"
+               "      --buffer-size BYTES   unsent bytes held per connection (default 262144)\n"
                "  -h, --help                show this help and exit\n"
                "  -V, --version             show the version and exit\n"
                "\n"
@@ -105,7 +105,7 @@ int config_parse(struct config *c, int argc, char **argv) {
                 .idle_timeout_s = 300,
                 .drain_timeout_s = 10,
                 .workers = 1,
-                .buffer_size = 65536,
+                .buffer_size = 262144,
         };
 
         opterr = 0;

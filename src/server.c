@@ -19,6 +19,8 @@
 #define DATAGRAM_MAX 65536
 #define TICK_MS 250
 #define FD_WARNING_INTERVAL_MS 60000
+/* Spare ring storage kept for reuse, in bytes, whatever the buffer size. */
+#define POOL_SPARE_BYTES (4u << 20)
 
 static void server_watch_listeners(struct server *s, bool on) {
         for (size_t i = 0; i < s->n_listeners; i++) {
@@ -269,7 +271,8 @@ int server_init(struct server *s, const struct config *c, struct stats *stats,
         r = loop_init(&s->loop);
         if (r < 0)
                 return r;
-        r = buffer_pool_init(&s->pool, c->buffer_size, 64);
+        r = buffer_pool_init(&s->pool, c->buffer_size,
+                             c->buffer_size < POOL_SPARE_BYTES ? POOL_SPARE_BYTES / c->buffer_size : 1);
         if (r < 0)
                 return r;
         s->listeners = calloc(n ? n : 1, sizeof *s->listeners);
