@@ -26,7 +26,7 @@
 #   sysd_free_port          print a port in 20000-32767 nobody listens on.
 #
 # Settings: SYSD_BASE (base directory, must be absent or empty, removed by sysd_down; default
-# a mktemp -d /tmp/echod-sysd.XXXXXX), SYSD_BOOT_TIMEOUT (s, default 10), SYSD_STOP_TIMEOUT
+# a mktemp -d /tmp/echod-sysd.XXXXXX), SYSD_BOOT_TIMEOUT (s, default 30), SYSD_STOP_TIMEOUT
 # (s, default 10).
 #
 # The container is tied to the shell that calls sysd_up (pdeathsig): call sysd_up and sysd_down
@@ -443,7 +443,7 @@ sysd_up() {
 	_sysd_make_dir && _sysd_make_root && _sysd_make_cgroups && _sysd_start_guard &&
 		_sysd_start_nspawn || rc=1
 	if [ "$rc" = 0 ]; then
-		_sysd_wait_running $((t0 + ${SYSD_BOOT_TIMEOUT:-10} * 1000)) || rc=1
+		_sysd_wait_running $((t0 + ${SYSD_BOOT_TIMEOUT:-30} * 1000)) || rc=1
 	fi
 	if [ "$rc" != 0 ]; then
 		if [ -s "${SYSD_DIR:-}/console.log" ]; then
