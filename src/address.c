@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -124,6 +125,41 @@ static bool addrinfo_same(const struct addrinfo *x, const struct addrinfo *y) {
                memcmp(x->ai_addr, y->ai_addr, x->ai_addrlen) == 0;
 }
 
+bool host_is_localhost(const char *host) {
+        size_t n = strlen(host);
+
+        if (n > 0 && host[n - 1] == '.')
+                n--;
+        return (n == 9 && strncasecmp(host, "localhost", 9) == 0) ||
+               (n > 10 && strncasecmp(host + n - 10, ".localhost", 10) == 0);
+}
+
+/* RFC 6761, 6.3: "localhost" and the names under it are the loopback addresses, whatever
+ * /etc/hosts says (systemd's resolver answers the same way). Debian's /etc/hosts names both,
+ * but a container's often lacks "::1 localhost"; echod then still listens on both. ::1 comes
+ * first, where getaddrinfo's RFC 6724 sort puts it when /etc/hosts has both. */
+static int localhost_resolve(const struct addrinfo *hints, const char *port, struct addrinfo **ret) {
+        struct addrinfo numeric = *hints, *v6, *v4;
+        int r;
+
+        numeric.ai_flags |= AI_NUMERICHOST;
+        r = getaddrinfo("::1", port, &numeric, &v6);
+        if (r != 0)
+                return r;
+        r = getaddrinfo("127.0.0.1", port, &numeric, &v4);
+        if (r != 0) {
+                freeaddrinfo(v6);
+                return r;
+        }
+        for (struct addrinfo **tail = &v6;; tail = &(*tail)->ai_next)
+                if (!*tail) {
+                        *tail = v4;
+                        break;
+                }
+        *ret = v6;
+        return 0;
+}
+
 int address_resolve(const struct address *a, int socktype, struct addrinfo **ret) {
         struct addrinfo hints = {
                 .ai_family = a->bracketed ? AF_INET6 : AF_UNSPEC,
@@ -133,7 +169,10 @@ int address_resolve(const struct address *a, int socktype, struct addrinfo **ret
         struct addrinfo *list;
         int r;
 
-        r = getaddrinfo(a->host[0] ? a->host : NULL, a->port, &hints, &list);
+        if (!a->bracketed && host_is_localhost(a->host))
+                r = localhost_resolve(&hints, a->port, &list);
+        else
+                r = getaddrinfo(a->host[0] ? a->host : NULL, a->port, &hints, &list);
         if (r != 0)
                 return r;
         /* /etc/hosts may name one address twice; binding it twice would fail. */

@@ -23,8 +23,12 @@ int address_parse(const char *s, const char *default_port, struct address *a, co
 /* Parses a PORT alone (number 1-65535 or service name) into out[6]. Returns 0 or -EINVAL with *why. */
 int port_parse(const char *s, const char *proto, char out[6], const char **why);
 
-/* Resolves a for a passive stream socket (all results, duplicates removed). Returns 0, or a
- * getaddrinfo EAI_* code (nonzero) with *ret untouched; free the list with freeaddrinfo(). */
+/* True for "localhost", "localhost." and names ending in ".localhost" (RFC 6761), any case. */
+bool host_is_localhost(const char *host);
+
+/* Resolves a for a passive socket of socktype (all results, duplicates removed); a localhost
+ * name is ::1 and 127.0.0.1, whatever /etc/hosts says. Returns 0, or a getaddrinfo EAI_* code
+ * (nonzero) with *ret untouched; free the list with freeaddrinfo(). */
 int address_resolve(const struct address *a, int socktype, struct addrinfo **ret);
 
 /* Creates, binds and listens on a non-blocking, close-on-exec stream socket for ai, with

@@ -25,11 +25,27 @@ easy_header() {
 }
 
 @test "echo-client prints the seed's exchange byte for byte" {
-        echod_start "localhost:$PORT"
+        echod_start -n 2 "localhost:$PORT"
         run "$ECHO_CLIENT" localhost "$PORT"
         assert_success
         assert_output "$(printf 'connecting to localhost port %s\n' "$PORT"; seed_exchange)"
-        assert_equal "$(cat "$ECHOD_OUT")" "starting up on localhost port $PORT"
+        # One line per bound socket, in the seed's words: localhost is ::1 and 127.0.0.1.
+        assert_equal "$(cat "$ECHOD_OUT")" "$(printf 'starting up on localhost port %s\n' "$PORT" "$PORT")"
+        echod_stop
+}
+
+@test "localhost is ::1 and 127.0.0.1 (RFC 6761), whatever /etc/hosts says" {
+        echod_start -n 2 -v "LocalHost.:$PORT"
+        for host in 127.0.0.1 ::1; do
+                run "$ECHO_CLIENT" -q "$host" "$PORT"
+                assert_success
+        done
+        wait_for_line "$ECHOD_OUT" '^closed connection from' 5 2
+        grep -qE "^connection from \('127\.0\.0\.1', [0-9]+\)$" "$ECHOD_OUT"
+        grep -qE "^connection from \('::1', [0-9]+, 0, 0\)$" "$ECHOD_OUT"
+        # Not 127.0.0.2: localhost is the loopback address, not the whole of 127.0.0.0/8.
+        run "$ECHO_CLIENT" -q -t 2 127.0.0.2 "$PORT"
+        assert_failure 3
         echod_stop
 }
 

@@ -1,4 +1,5 @@
-/* test-address - address_parse() and port_parse(): the forms the issue names and the bad ones. */
+/* test-address - address_parse() and port_parse(): the forms the issue names and the bad ones;
+ * address_resolve() of localhost names (RFC 6761), which needs no resolver. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -26,6 +27,37 @@ static void bad(const char *s, const char *why_part) {
 
         if (r != -EINVAL || !why || !strstr(why, why_part)) {
                 printf("FAIL '%s' should be refused with '%s': r=%d why=%s\n", s, why_part, r, why ? why : "-");
+                failures++;
+        }
+}
+
+static void localhost_name(const char *host, bool want) {
+        if (host_is_localhost(host) != want) {
+                printf("FAIL host_is_localhost('%s') should be %s\n", host, want ? "true" : "false");
+                failures++;
+        }
+}
+
+/* A localhost name resolves to ::1 and 127.0.0.1, in that order, each once, with the port. */
+static void resolves_to_loopbacks(const char *s) {
+        struct address a;
+        struct addrinfo *list = NULL;
+        const char *why;
+        char got[2 * (NI_MAXHOST + NI_MAXSERV + 2)] = "", host[NI_MAXHOST], port[NI_MAXSERV];
+        int r;
+
+        if (address_parse(s, "10000", &a, &why) < 0 || (r = address_resolve(&a, SOCK_STREAM, &list)) != 0) {
+                printf("FAIL resolving '%s'\n", s);
+                failures++;
+                return;
+        }
+        for (struct addrinfo *ai = list; ai; ai = ai->ai_next) {
+                sockaddr_numeric(ai->ai_addr, ai->ai_addrlen, host, port);
+                snprintf(got + strlen(got), sizeof got - strlen(got), "%s%s/%s", got[0] ? " " : "", host, port);
+        }
+        freeaddrinfo(list);
+        if (strcmp(got, "::1/7 127.0.0.1/7") != 0) {
+                printf("FAIL '%s' resolved to '%s', not '::1/7 127.0.0.1/7'\n", s, got);
                 failures++;
         }
 }
@@ -66,6 +98,17 @@ int main(void) {
         memset(long_host, 'a', sizeof long_host - 1);
         long_host[sizeof long_host - 1] = '\0';
         bad(long_host, "too long");
+
+        localhost_name("localhost", true);
+        localhost_name("LocalHost.", true);
+        localhost_name("a.localhost", true);
+        localhost_name("localhost.localdomain", false);
+        localhost_name("notlocalhost", false);
+        localhost_name(".localhost", false);
+        localhost_name("", false);
+        resolves_to_loopbacks("localhost:7");
+        resolves_to_loopbacks("LOCALHOST.:echo");
+        resolves_to_loopbacks("echo.localhost:7");
 
         printf("%s\n", failures ? "address tests FAILED" : "address tests passed");
         return failures ? 1 : 0;
