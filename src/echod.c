@@ -176,11 +176,15 @@ static bool any_blocking_listener(const struct context *ctx) {
 }
 
 /* --inetd decides where even option errors are logged: fds 0-2 are the client's socket there.
- * getopt_long() has not run yet, so look for the exact word before any "--". */
+ * getopt_long() has not run yet, so look for the word, or an abbreviation getopt_long() would
+ * take for it ("--in" is the shortest: "--i" is also --idle-timeout), before any "--". */
 static bool argv_has_inetd(int argc, char **argv) {
-        for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
-                if (strcmp(argv[i], "--inetd") == 0)
+        for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
+                size_t n = strlen(argv[i]);
+
+                if (n >= 4 && strncmp(argv[i], "--inetd", n) == 0)
                         return true;
+        }
         return false;
 }
 

@@ -98,7 +98,16 @@ raw_exchange() {
 
 @test "--inetd: even an option error goes to syslog, never to the client's socket" {
         printf 'hello\n' >"$BATS_TEST_TMPDIR/in"
-        sa_start --inetd -a -l "127.0.0.1:$PORT" "$ECHOD" --inetd --no-such-option
+        # inetd puts the socket on fd 2 as well; systemd-socket-activate --inetd leaves it alone.
+        sa_start --inetd -a -l "127.0.0.1:$PORT" bash -c 'exec 2>&1; exec "$@"' - "$ECHOD" --inetd --no-such-option
+        raw_exchange "$BATS_TEST_TMPDIR/in" "$BATS_TEST_TMPDIR/out" || true
+        wait_for_line "$SA_LOG" '^Child [0-9]+ died with code 2$'
+        assert_equal "$(stat -c %s "$BATS_TEST_TMPDIR/out")" 0
+}
+
+@test "--inetd abbreviated as getopt_long takes it (--in): an option error still stays off the socket" {
+        printf 'hello\n' >"$BATS_TEST_TMPDIR/in"
+        sa_start --inetd -a -l "127.0.0.1:$PORT" bash -c 'exec 2>&1; exec "$@"' - "$ECHOD" --in --workers=x
         raw_exchange "$BATS_TEST_TMPDIR/in" "$BATS_TEST_TMPDIR/out" || true
         wait_for_line "$SA_LOG" '^Child [0-9]+ died with code 2$'
         assert_equal "$(stat -c %s "$BATS_TEST_TMPDIR/out")" 0
