@@ -294,6 +294,8 @@ static int context_serve(struct context *ctx) {
         r = loop_watch(&ctx->servers[0].loop, &ctx->signal_watch, EPOLLIN);
         if (r < 0)
                 return log_errno(r, "cannot watch signals");
+        /* Ready: the "starting up on" lines held since start-up go out now (see log_hold). */
+        log_release(true);
         for (size_t i = 1; i < ctx->n_servers; i++) {
                 r = -pthread_create(&ctx->threads[ctx->n_threads], NULL, worker_run, &ctx->servers[i]);
                 if (r < 0)
@@ -339,6 +341,7 @@ int main(int argc, char **argv) {
         if (r <= 0)
                 return r < 0 ? EXIT_USAGE : EXIT_OK;
         log_setup(log_target_for(ctx.config.inetd), ctx.config.verbosity);
+        log_hold();
 
         n = activation_collect(ctx.config.inetd, &ctx.fds);
         if (n < 0)
@@ -375,5 +378,6 @@ int main(int argc, char **argv) {
 
         status = context_serve(&ctx) < 0 ? EXIT_RUNTIME : EXIT_OK;
         context_finish(&ctx);
+        log_release(false);
         return status;
 }

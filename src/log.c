@@ -20,6 +20,13 @@ static struct {
         bool journal_err;
 } logger = { LOG_TARGET_CONSOLE, 0, false, false };
 
+/* Informational lines held back during start-up (log_hold), in the form they are written. */
+static struct {
+        bool on;
+        char *buf;
+        size_t len, cap;
+} held;
+
 static bool fd_is_journal(int fd) {
         const char *e = getenv("JOURNAL_STREAM");
         unsigned long long dev, ino;
@@ -43,6 +50,50 @@ void log_setup(enum log_target target, int verbosity) {
 
 int log_verbosity(void) {
         return logger.verbosity;
+}
+
+static void write_all(int fd, const char *p, size_t n) {
+        while (n > 0) {
+                ssize_t w = write(fd, p, n);
+                if (w < 0 && errno == EINTR)
+                        continue;
+                if (w <= 0)
+                        return;
+                p += w;
+                n -= (size_t) w;
+        }
+}
+
+/* Keeps a formatted line for log_release(); false when it must be written now (out of memory). */
+static bool hold_line(const char *line, size_t n) {
+        if (held.len + n > held.cap) {
+                size_t cap = held.cap ? held.cap * 2 : 1024;
+                char *buf;
+
+                while (cap < held.len + n)
+                        cap *= 2;
+                buf = realloc(held.buf, cap);
+                if (!buf)
+                        return false;
+                held.buf = buf;
+                held.cap = cap;
+        }
+        memcpy(held.buf + held.len, line, n);
+        held.len += n;
+        return true;
+}
+
+void log_hold(void) {
+        held.on = true;
+}
+
+void log_release(bool emit) {
+        if (emit && held.len > 0)
+                write_all(STDOUT_FILENO, held.buf, held.len);
+        free(held.buf);
+        held.buf = NULL;
+        held.len = held.cap = 0;
+        held.on = false;
 }
 
 static void log_emit(int prio, const char *msg) {
@@ -70,15 +121,9 @@ static void log_emit(int prio, const char *msg) {
                 n = sizeof line - 1;
                 line[n - 1] = '\n';
         }
-        for (const char *p = line; n > 0;) {
-                ssize_t w = write(fd, p, (size_t) n);
-                if (w < 0 && errno == EINTR)
-                        continue;
-                if (w <= 0)
-                        return;
-                p += w;
-                n -= (int) w;
-        }
+        if (held.on && !to_err && hold_line(line, (size_t) n))
+                return;
+        write_all(fd, line, (size_t) n);
 }
 
 /* Values in messages come from argv, the environment and the network: a control character

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <syslog.h>
 
 enum log_target {
@@ -17,6 +18,15 @@ enum log_target {
 
 /* Chooses where lines go and how verbose they are (0 default, 1 -v, 2 -vv). */
 void log_setup(enum log_target target, int verbosity);
+
+/* Start-up: from log_hold() until log_release(), informational lines for stdout are kept in
+ * memory (warnings and errors still go out at once); log_release(true) writes them, false
+ * drops them. Only before worker threads start. echod prints its "starting up on" lines this
+ * way once it is ready to serve, signal handling in place, so that whoever waits for them
+ * (a script, the tests) never meets a half-started process; on a start-up error they are
+ * never printed, since nothing started. syslog is not held. */
+void log_hold(void);
+void log_release(bool emit);
 
 /* Nonzero when -v (level 1) or -vv (level 2) lines are wanted. */
 int log_verbosity(void);

@@ -136,14 +136,14 @@ raw_exchange() {
         ECHOD_PID=$SA_PID ECHOD_ERR=$SA_LOG echod_stop
 }
 
-@test "ListenDatagram with --exit-idle 1: datagrams keep echod alive, silence ends it with 0" {
+@test "ListenDatagram with --exit-idle 2: datagrams keep echod alive, silence ends it with 0" {
         PORT=$(free_port --udp)
-        sa_start --datagram -l "127.0.0.1:$PORT" "$ECHOD" --exit-idle 1
+        sa_start --datagram -l "127.0.0.1:$PORT" "$ECHOD" --exit-idle 2
         local i
-        for i in 1 2 3 4; do
+        for i in 1 2 3 4 5 6 7 8; do
                 run "$PY" "$HELPERS/udp_echo_check.py" 127.0.0.1 "$PORT" --count 2
                 assert_success
-                sleep 0.5       # pacing: 2 s of traffic with no gap as long as --exit-idle
+                sleep 0.5       # pacing: 4 s of traffic, no gap near the 2 s of --exit-idle
         done
         pid_gone "$SA_PID" && fail "echod exited while datagrams were coming: $(cat "$SA_LOG")"
         wait_gone "$SA_PID" 5 || fail "echod still running 5 s after the last datagram"

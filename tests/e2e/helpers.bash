@@ -42,9 +42,9 @@ pid_gone() {
         [ "${st%% *}" = Z ]
 }
 
-# Waits up to $2 seconds (default 5) for PID $1 to exit.
+# Waits at least $2 seconds (default 5; SECONDS counts whole seconds, so up to 1 s more) for PID $1 to exit.
 wait_gone() {
-        local pid=$1 deadline=$((SECONDS + ${2:-5}))
+        local pid=$1 deadline=$((SECONDS + ${2:-5} + 1))
         while ! pid_gone "$pid"; do
                 [ "$SECONDS" -lt "$deadline" ] || return 1
                 sleep 0.02
@@ -60,7 +60,7 @@ count_lines() {
 
 # Waits up to $3 seconds (default 5) until FILE $1 has at least ${4:-1} lines matching regex $2.
 wait_for_line() {
-        local file=$1 re=$2 deadline=$((SECONDS + ${3:-5})) want=${4:-1}
+        local file=$1 re=$2 deadline=$((SECONDS + ${3:-5} + 1)) want=${4:-1}
         while [ "$(count_lines "$file" "$re")" -lt "$want" ]; do
                 if [ "$SECONDS" -ge "$deadline" ]; then
                         echo "timed out waiting for '$re' in $file:" >&2
@@ -83,7 +83,7 @@ echod_start() {
         ${ECHOD_WRAP:-} "$ECHOD" "$@" >"$ECHOD_OUT" 2>"$ECHOD_ERR" 3>&- &
         ECHOD_PID=$!
         track_pid "$ECHOD_PID"
-        local deadline=$((SECONDS + ${ECHOD_START_TIMEOUT:-5}))
+        local deadline=$((SECONDS + ${ECHOD_START_TIMEOUT:-10} + 1))
         while [ "$(count_lines "$ECHOD_OUT" '^starting up on ')" -lt "$lines" ]; do
                 if pid_gone "$ECHOD_PID"; then
                         echo "echod exited before it was ready:" >&2
@@ -91,7 +91,7 @@ echod_start() {
                         return 1
                 fi
                 if [ "$SECONDS" -ge "$deadline" ]; then
-                        echo "echod not ready after ${ECHOD_START_TIMEOUT:-5} s" >&2
+                        echo "echod not ready after ${ECHOD_START_TIMEOUT:-10} s" >&2
                         cat "$ECHOD_OUT" "$ECHOD_ERR" >&2
                         return 1
                 fi

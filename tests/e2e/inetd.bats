@@ -13,6 +13,8 @@ setup() {
         NOWAIT_PORT=$(free_port)
         WAIT_PORT=$(free_port)
         UDP_PORT=$(free_port --udp)
+        # Each is free, but the kernel may pick one twice: inetd would then fail to bind.
+        while [ "$WAIT_PORT" = "$NOWAIT_PORT" ]; do WAIT_PORT=$(free_port); done
         INETD_CONF=$BATS_TEST_TMPDIR/inetd.conf
         INETD_LOG=$BATS_TEST_TMPDIR/inetd.log
         # inetd execs the server as the user of the line: it must reach the binary.

@@ -64,6 +64,19 @@ teardown() {
         teardown_tracked
 }
 
+# journal_wait UNIT GREP-ARGS... [-- JOURNALCTL-ARGS...]: waits up to 10 s until UNIT's journal
+# (-o cat) has a line that grep matches with GREP-ARGS; journald takes in lines asynchronously,
+# so a line a process wrote may be missing for a moment after systemctl returned.
+journal_wait() {
+        local unit=$1 grep_args=() jargs=()
+        shift
+        while [ $# -gt 0 ] && [ "$1" != -- ]; do grep_args+=("$1"); shift; done
+        [ $# -eq 0 ] || { shift; jargs=("$@"); }
+        _journal_grep() { sysd_run journalctl -u "$unit" -o cat --no-pager "${jargs[@]}" | grep -q "${grep_args[@]}"; }
+        sysd_wait 10 _journal_grep ||
+                fail "not in the journal of $unit (grep ${grep_args[*]}): $(sysd_run journalctl -u "$unit" --no-pager "${jargs[@]}")"
+}
+
 # move_socket UNIT LINE... : a drop-in that replaces UNIT's Listen lines with LINEs.
 move_socket() {
         local unit=$1 d
@@ -109,9 +122,8 @@ accept_instances() {
         assert_equal "$(sysd_run cat "/proc/$pid/comm")" echod
         run "$ECHO_CLIENT" -q -m again ::1 "$P_ECHO"
         assert_success
-        run sysd_run journalctl -u echo.service -o cat --no-pager
-        assert_line "starting up on 127.0.0.1 port $P_ECHO (fd 3, echo)"
-        assert_line "starting up on ::1 port $P_ECHO (fd 4, echo)"
+        journal_wait echo.service -xF "starting up on 127.0.0.1 port $P_ECHO (fd 3, echo)"
+        journal_wait echo.service -xF "starting up on ::1 port $P_ECHO (fd 4, echo)"
 }
 
 @test "echo.service: 300 concurrent clients intact, one process, STATUS= in systemctl status" {
@@ -179,23 +191,26 @@ sequential_clients() {
         assert_equal "$(prop echo.socket ActiveState)" active
 }
 
-@test "echo.service: WatchdogSec=1s is kept happy by WATCHDOG=1" {
+@test "echo.service: WatchdogSec=2s is kept happy by WATCHDOG=1" {
         mkdir -p "$SYSD_UNITDIR/echo.service.d"
-        printf '[Service]\nWatchdogSec=1s\n' >"$SYSD_UNITDIR/echo.service.d/test-watchdog.conf"
+        printf '[Service]\nWatchdogSec=2s\n' >"$SYSD_UNITDIR/echo.service.d/test-watchdog.conf"
         sysd_run systemctl daemon-reload
         sysd_run systemctl start echo.socket
         run sysd_run systemctl restart echo.service
         assert_success
         local pid
         pid=$(prop echo.service MainPID)
-        assert_equal "$(prop echo.service WatchdogUSec)" 1s
-        sleep 3         # the thing under test is time passing: three watchdog intervals
-        assert_equal "$(prop echo.service ActiveState)" active
-        assert_equal "$(prop echo.service MainPID)" "$pid"
+        assert_equal "$(prop echo.service WatchdogUSec)" 2s
+        sleep 6         # the thing under test is time passing: three watchdog intervals
+        local state now
+        state=$(prop echo.service ActiveState) now=$(prop echo.service MainPID)
         run sysd_run journalctl -u echo.service -o cat --no-pager
-        refute_line --partial 'Watchdog timeout'
+        # The drop-in goes before any check can fail, so that it never outlives this test.
         rm "$SYSD_UNITDIR/echo.service.d/test-watchdog.conf"
         sysd_run systemctl daemon-reload
+        refute_line --partial 'Watchdog timeout'
+        assert_equal "$state" active
+        assert_equal "$now" "$pid"
 }
 
 @test "echo-accept.socket: one instance per open connection, gone after hang-up" {
@@ -226,8 +241,7 @@ sequential_clients() {
         assert_success
         run "$ECHO_CLIENT" -q -m 'by host name' 127.0.1.1 "$P_HOST"
         assert_success
-        run sysd_run journalctl -u "$unit" -o cat --no-pager
-        assert_line "starting up on $SYSD_NAME port $P_HOST"
+        journal_wait "$unit" -xF "starting up on $SYSD_NAME port $P_HOST"
         run sysd_run systemctl stop "$unit"
         assert_success
 
@@ -237,8 +251,7 @@ sequential_clients() {
         assert_success
         run "$ECHO_CLIENT" -q -m 'all addresses, IPv6' ::1 "$P_ALL"
         assert_success
-        run sysd_run journalctl -u echo-all.service -o cat --no-pager
-        assert_line "starting up on :: port $P_ALL (fd 3, echo-all)"
+        journal_wait echo-all.service -xF "starting up on :: port $P_ALL (fd 3, echo-all)"
 
         # Enabling the template takes the host name as its default instance (DefaultInstance=%H:10001).
         run sysd_run systemctl enable echod-standalone@.service
@@ -253,10 +266,11 @@ sequential_clients() {
         sysd_run systemctl start echo.socket
         run sysd_run systemctl start "$unit"
         assert_failure
-        run sysd_run journalctl -u "$unit" -o cat --no-pager
-        assert_line --regexp '^[^ ]+: Main process exited, code=exited, status=4/'
-        run sysd_run journalctl -u "$unit" -p err -o cat --no-pager _COMM=echod
-        assert_line "cannot listen on 127.0.0.1 port $P_ECHO: address already in use"
+        journal_wait "$unit" -E '^[^ ]+: Main process exited, code=exited, status=4/'
+        # -t echod (the stream's identifier), not _COMM=: journald may read the line after the
+        # process is gone, when it can no longer look up its command name.
+        journal_wait "$unit" -xF "cannot listen on 127.0.0.1 port $P_ECHO: address already in use" \
+                -- -p err -t echod
         # Restart=on-failure tries again: stop it for good.
         sysd_run systemctl stop "$unit"
         sysd_run systemctl reset-failed "$unit" || true

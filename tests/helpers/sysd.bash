@@ -27,7 +27,7 @@
 #
 # Settings: SYSD_BASE (base directory, must be absent or empty, removed by sysd_down; default
 # a mktemp -d /tmp/echod-sysd.XXXXXX), SYSD_BOOT_TIMEOUT (s, default 30), SYSD_STOP_TIMEOUT
-# (s, default 10).
+# (s, default 30).
 #
 # The container is tied to the shell that calls sysd_up (pdeathsig): call sysd_up and sysd_down
 # from one long-lived process (Bats: setup_file and teardown_file), never inside $(...) or
@@ -489,7 +489,7 @@ _sysd_stop_nspawn() {
 		kill -TERM "$pid" 2>/dev/null || true
 		_sysd_ms now
 		if [ -n "${SYSD_BOOT_MS:-}" ]; then
-			retry=$((now + ${SYSD_STOP_TIMEOUT:-10} * 1000))
+			retry=$((now + ${SYSD_STOP_TIMEOUT:-30} * 1000))
 		else
 			retry=$((now + 1000))
 		fi
@@ -504,7 +504,7 @@ _sysd_stop_nspawn() {
 			fi
 			if [ "$now" -ge "$retry" ]; then
 				if [ -n "${SYSD_BOOT_MS:-}" ]; then
-					_sysd_log "container did not halt within ${SYSD_STOP_TIMEOUT:-10} s, terminating it"
+					_sysd_log "container did not halt within ${SYSD_STOP_TIMEOUT:-30} s, terminating it"
 					rc=1
 				fi
 				kill -TERM "$pid" 2>/dev/null || true

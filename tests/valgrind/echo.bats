@@ -59,7 +59,8 @@ vg_stop() {
 }
 
 @test "valgrind: resets, an idle timeout and SIGTERM with a transfer in flight" {
-        echod_start --idle-timeout 2 "127.0.0.1:$PORT"
+        # --drain-timeout 60: under memcheck the drain of 4 slow readers may outlast the 10 s default.
+        echod_start --idle-timeout 2 --drain-timeout 60 "127.0.0.1:$PORT"
         run "$PY" "$STRESS" reset 127.0.0.1 "$PORT" --clients 3 --bytes 200000
         assert_success
         run "$PY" "$STRESS" idle 127.0.0.1 "$PORT" --idle-timeout 2
