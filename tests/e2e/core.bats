@@ -236,6 +236,10 @@ bad_run() {
 @test "echod says which address is already in use (exit 4)" {
         echod_start "127.0.0.1:$PORT"
         bad_run 4 "cannot listen on 127.0.0.1 port $PORT: address already in use" "$ECHOD" "127.0.0.1:$PORT"
+        # The first address was bound, but echod never served: no "starting up on" line for it.
+        port2=$(free_port)
+        bad_run 4 "cannot listen on 127.0.0.1 port $PORT: address already in use" "$ECHOD" "127.0.0.1:$port2" "127.0.0.1:$PORT"
+        assert_equal "$output" ""
         echod_stop
 }
 
