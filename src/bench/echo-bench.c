@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "bench.h"
-#include "client/connect.h"
+#include "connect.h"
 #include "number.h"
 
 static const char *const mode_names[] = {

@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "bench.h"
-#include "client/connect.h"
+#include "connect.h"
 
 /* Connects one blocking socket with send and receive timeouts of timeout_s. Returns fd or -errno. */
 static int connect_blocking(const struct bench_config *c) {
