@@ -25,7 +25,7 @@ struct loop {
         int tick_ms;
         void (*tick)(void *userdata);
         void *tick_userdata;
-        uint64_t now_ms;        /* CLOCK_MONOTONIC, refreshed after every wait */
+        uint64_t now_ms;        /* clock_now_ms(), refreshed after every wait */
         uint64_t next_tick_ms;
 };
 
@@ -50,6 +50,3 @@ int loop_run(struct loop *l);
 
 /* Makes loop_run() return after the current batch. */
 void loop_quit(struct loop *l);
-
-/* Milliseconds on CLOCK_MONOTONIC. */
-uint64_t loop_clock_ms(void);
