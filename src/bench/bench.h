@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <netdb.h>
+#include <netinet/in.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -70,11 +71,10 @@ double bench_now(void);
 void bench_progress(const struct bench_config *c, double *last, bool done, const char *fmt, ...)
         __attribute__((format(printf, 4, 5)));
 
-/* Sets up one connection to the target: non-blocking, close-on-exec, connect started. For
- * IPv4 loopback targets the source address is 127.x.y.z chosen by `index`, so that any number
- * of connections find free ports. Returns the fd (connect may still be in progress, *pending
- * true) or -errno. */
-int bench_connect_start(const struct bench_config *c, uint64_t index, bool *pending);
+/* For an IPv4 loopback target, writes into *src the source address 127.x.y.z that connection
+ * `index` connects from, so that any number of connections find free ports, and returns true;
+ * false (no source: the kernel picks) for any other target. */
+bool bench_source(const struct addrinfo *target, uint64_t index, struct sockaddr_in *src);
 
 /* The modes. Each fills *r and returns a BENCH_* status; setup failures print one line. */
 int bench_stream(const struct bench_config *c, const struct pattern *p, struct bench_result *r);

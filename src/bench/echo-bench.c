@@ -131,36 +131,16 @@ const uint8_t *pattern_at(const struct pattern *p, uint64_t k, uint64_t off) {
         return p->data + (k * 7919 + off) % PATTERN_LEN;
 }
 
-int bench_connect_start(const struct bench_config *c, uint64_t index, bool *pending) {
-        const struct addrinfo *ai = c->target;
-        int fd, r;
-
-        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, ai->ai_protocol);
-        if (fd < 0)
-                return -errno;
-        if (ai->ai_family == AF_INET &&
-            (ntohl(((const struct sockaddr_in *) ai->ai_addr)->sin_addr.s_addr) >> 24) == 127) {
-                /* 512 connections per source address, over 127.0.0.2 .. 127.255.255.254. */
-                uint32_t host = 2 + (uint32_t) ((index / 512) % 0xfffffc);
-                struct sockaddr_in src = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(0x7f000000u | host) };
-                int one = 1;
-
-                /* The port is then picked at connect(), per destination, not reserved at bind(). */
-                (void) setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
-                if (bind(fd, (struct sockaddr *) &src, sizeof src) < 0)
-                        goto fail;
-        }
-        *pending = false;
-        if (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
-                if (errno != EINPROGRESS)
-                        goto fail;
-                *pending = true;
-        }
-        return fd;
-fail:
-        r = -errno;
-        close(fd);
-        return r;
+bool bench_source(const struct addrinfo *target, uint64_t index, struct sockaddr_in *src) {
+        if (target->ai_family != AF_INET ||
+            (ntohl(((const struct sockaddr_in *) target->ai_addr)->sin_addr.s_addr) >> 24) != 127)
+                return false;
+        /* 512 connections per source address, over 127.0.0.2 .. 127.255.255.254. */
+        *src = (struct sockaddr_in) {
+                .sin_family = AF_INET,
+                .sin_addr.s_addr = htonl(0x7f000000u | (2 + (uint32_t) ((index / 512) % 0xfffffc))),
+        };
+        return true;
 }
 
 enum {
@@ -416,7 +396,7 @@ int main(int argc, char **argv) {
         if (status <= 0)
                 return status < 0 ? BENCH_USAGE : BENCH_OK;
         signal(SIGPIPE, SIG_IGN);
-        status = client_resolve(c.host, c.port, &ai);
+        status = connect_resolve(c.host, c.port, &ai);
         if (status != 0) {
                 bench_error("cannot resolve %s port %s: %s", c.host, c.port, gai_strerror(status));
                 return status == EAI_SERVICE ? BENCH_USAGE : BENCH_CONNECT;

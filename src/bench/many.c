@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "bench.h"
+#include "connect.h"
 
 #define READ_CHUNK (256u << 10)
 #define IDLE_IN_FLIGHT 1000     /* idle: connects in flight, so that no SYN waits for a retry */
@@ -129,13 +130,16 @@ static void engine_start_more(struct engine *e) {
         while (e->started < e->total && e->active < e->in_flight && e->n_free > 0) {
                 struct many_conn *m = &e->conns[e->free_slots[--e->n_free]];
                 struct epoll_event ev = { .events = EPOLLOUT | EPOLLIN };
+                struct sockaddr_in src;
                 bool pending;
                 int fd;
 
                 *m = (struct many_conn) { .fd = -1, .k = e->first + e->started, .state = CONN_CONNECTING };
                 e->started++;
                 e->active++;
-                fd = bench_connect_start(e->config, m->k, &pending);
+                fd = connect_start(e->config->target,
+                                   bench_source(e->config->target, m->k, &src) ? (struct sockaddr *) &src : NULL,
+                                   sizeof src, &pending);
                 if (fd < 0) {
                         /* Keeps the slot bookkeeping uniform: conn_fail closes -1 harmlessly. */
                         conn_fail(e, m, -fd, false);

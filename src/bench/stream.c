@@ -19,7 +19,7 @@ static int connect_blocking(const struct bench_config *c) {
         struct timeval tv = { .tv_sec = c->timeout_s };
         int fd, flags;
 
-        fd = client_connect(c->target, (int) c->timeout_s * 1000);
+        fd = connect_first(c->target, (int) c->timeout_s * 1000);
         if (fd < 0)
                 return fd;
         flags = fcntl(fd, F_GETFL);
