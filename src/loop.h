@@ -7,8 +7,13 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/epoll.h>
+
+/* The struct of type `type` whose member `member` ptr points to: how a watch function finds
+ * the object its watch is embedded in. */
+#define container_of(ptr, type, member) ((type *) (void *) ((char *) (ptr) - offsetof(type, member)))
 
 struct watch;
 typedef void (*watch_fn)(struct watch *w, uint32_t events);
