@@ -2,7 +2,7 @@
 # echo-bench against a real echod, every mode at tiny sizes: the output is sane and every byte
 # came back. No timing assertions: speed targets live in bench/run, not in tests. About 5 s.
 
-load helpers
+load '../helpers/common'
 bats_require_minimum_version 1.5.0
 
 ECHO_BENCH=$BUILD/src/bench/echo-bench

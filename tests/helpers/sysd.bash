@@ -6,7 +6,8 @@
 # network: ListenStream=127.0.0.1:PORT inside is 127.0.0.1:PORT on the host.
 #
 # Use from Bats (load '../helpers/sysd') or from plain bash (source it). Needs root, systemd,
-# systemd-container, util-linux (nsenter, setpriv, setsid, unshare, findmnt), procps (pgrep).
+# systemd-container, util-linux (nsenter, setpriv, setsid, unshare, findmnt), procps (pgrep),
+# python3 (free_port.py).
 #
 #   sysd_up            boot and wait until `systemctl is-system-running --wait` says running.
 #                      Exports SYSD_NSPAWN (nspawn pid), SYSD_LEADER (container PID 1, host
@@ -23,7 +24,7 @@
 #                      creator is gone (a SIGKILLed test); never touches a populated cgroup.
 #   sysd_wait SECS CMD...   poll CMD every 50 ms until it succeeds; 1 after SECS seconds.
 #   sysd_port_open PORT     0 if something accepts connections on 127.0.0.1:PORT.
-#   sysd_free_port          print a port in 20000-32767 nobody listens on.
+#   sysd_free_port          print a port free on the loopback now (proc.bash's free_port).
 #
 # Settings: SYSD_BASE (base directory, must be absent or empty, removed by sysd_down; default
 # a mktemp -d /tmp/echod-sysd.XXXXXX), SYSD_BOOT_TIMEOUT (s, default 30), SYSD_STOP_TIMEOUT
@@ -34,6 +35,9 @@
 # ( ... ), or the container halts as soon as that subshell exits.
 #
 # Every function works under Bats' `set -eET` and without it: failures are returned, not raised.
+
+# shellcheck source=tests/helpers/proc.bash
+source "$(dirname "${BASH_SOURCE[0]}")/proc.bash" || return 2
 
 _SYSD_PREFIX=echod-sysd
 _SYSD_MARKER=.echod-sysd
@@ -48,12 +52,10 @@ _sysd_ms() {
         printf -v "$1" '%d' $((us / 1000))
 }
 
-# A zombie counts as gone: a halted nspawn can stay one for seconds when an init reaps slowly.
+# A zombie counts as gone (pid_gone): a halted nspawn can stay one for seconds when an init
+# reaps slowly.
 _sysd_alive() {
-        local stat
-        read -r stat 2>/dev/null <"/proc/$1/stat" || return 1
-        stat=${stat##*) }
-        [ "${stat%% *}" != Z ]
+        ! pid_gone "$1"
 }
 
 # Sets _SYSD_PARENTS to this process's cgroup directory in every mounted hierarchy but cpuset
@@ -164,16 +166,7 @@ sysd_port_open() {
 } 2>/dev/null
 
 sysd_free_port() {
-        local port tries
-        for ((tries = 0; tries < 50; tries++)); do
-                port=$((20000 + RANDOM % 12768))
-                if ! sysd_port_open "$port"; then
-                        echo "$port"
-                        return 0
-                fi
-        done
-        _sysd_log "no free port found in 20000-32767"
-        return 1
+        free_port || { _sysd_log "no free port found"; return 1; }
 }
 
 sysd_run() {
