@@ -41,6 +41,7 @@ void bench_report(const struct bench_config *c, const struct bench_result *r) {
                 print_field(&pr, "server", "server", "%s %s", c->host, c->port);
         switch (c->mode) {
         case MODE_STREAM:
+        case MODE_CONCURRENT:
                 print_field(&pr, "connections", "connections", "%llu", (unsigned long long) c->connections);
                 print_field(&pr, "bytes_per_connection", "bytes per connection", "%llu", (unsigned long long) c->bytes);
                 print_field(&pr, "mb_per_s", "throughput MB/s", "%.1f", mb_s);
@@ -52,11 +53,6 @@ void bench_report(const struct bench_config *c, const struct bench_result *r) {
                 print_field(&pr, "p50_us", "latency p50 us", "%.1f", r->p50_us);
                 print_field(&pr, "p99_us", "latency p99 us", "%.1f", r->p99_us);
                 print_field(&pr, "p999_us", "latency p99.9 us", "%.1f", r->p999_us);
-                break;
-        case MODE_CONCURRENT:
-                print_field(&pr, "connections", "connections", "%llu", (unsigned long long) c->connections);
-                print_field(&pr, "bytes_per_connection", "bytes per connection", "%llu", (unsigned long long) c->bytes);
-                print_field(&pr, "mb_per_s", "throughput MB/s", "%.1f", mb_s);
                 break;
         case MODE_CONNRATE:
                 print_field(&pr, "connections", "connections", "%llu", (unsigned long long) c->count);
