@@ -125,3 +125,24 @@ while True:
         assert_success
         assert_line --partial 'Exit status:'
 }
+
+@test "usage errors: the same lines as echod and echo-client, control characters shown as '?'" {
+        run --separate-stderr "$ECHO_BENCH" -c $'1\n2' stream 127.0.0.1 1
+        assert_failure 2
+        [ "$stderr" = "echo-bench: invalid value for --connections: '1?2' (expected a whole number from 1 to 10000000)" ]
+        run --separate-stderr "$ECHO_BENCH" $'warp\e[31m' 127.0.0.1 1
+        assert_failure 2
+        [ "$stderr" = "echo-bench: unknown mode 'warp?[31m' (stream, pingpong, concurrent, connrate or idle)" ]
+        run --separate-stderr "$ECHO_BENCH" --json=1 stream 127.0.0.1 1
+        assert_failure 2
+        [ "$stderr" = "echo-bench: option '--json' takes no value" ]
+        run --separate-stderr "$ECHO_BENCH" --co 5 stream 127.0.0.1 1
+        assert_failure 2
+        [ "$stderr" = "echo-bench: ambiguous option '--co' (see echo-bench --help)" ]
+        run --separate-stderr "$ECHO_BENCH" --frobnicate stream 127.0.0.1 1
+        assert_failure 2
+        [ "$stderr" = "echo-bench: unknown option '--frobnicate' (see echo-bench --help)" ]
+        run --separate-stderr "$ECHO_BENCH" -c
+        assert_failure 2
+        [ "$stderr" = "echo-bench: option '-c' needs a value" ]
+}
