@@ -6,7 +6,7 @@
 # sources come from a raw socket there or on loopback. echod's drop counters are read from its
 # STATUS= lines (NOTIFY_SOCKET). About 25 s per build.
 
-load helpers
+load '../helpers/common'
 
 UDP_TOOL=$ROOT/tests/helpers/udp_tool.py
 PASS_FDS=$ROOT/tests/helpers/pass_fd_kinds.py
