@@ -237,6 +237,11 @@ cpu_ticks() {
         run in_ns "$PY" "$UDP_TOOL" send 127.0.0.1 0 127.0.0.5 7 --connect
         assert_success
         assert_output "1 sent, 1 echoed, from 127.0.0.5 port 7"
+        # Without an IPv4 socket the broadcast addresses still come from the namespace: lo's
+        # 127.255.255.255, v4-mapped on this socket.
+        run in_ns "$PY" "$UDP_TOOL" forge 127.255.255.255 40000 127.0.0.1 7
+        assert_success
+        status_wait e ', 4 datagrams, 1 dropped \(0 port, 1 address, 0 rate, 0 ceiling, 0 unsent\)$'
         udp_stop e
 }
 
