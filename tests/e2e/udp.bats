@@ -271,6 +271,27 @@ except socket.timeout:
         udp_stop e
 }
 
+@test "UDP is served during the drain, while SIGTERM waits for an open TCP connection" {
+        local tport uport conn reply status=0
+        tport=$(free_port)
+        uport=$(free_port --udp)
+        udp_echod e "" "tcp-listen=127.0.0.1:$tport" "udp=127.0.0.1:$uport" -- --drain-timeout 20
+        exec {conn}<>"/dev/tcp/127.0.0.1/$tport"
+        printf 'held\n' >&"$conn"
+        read -r -t 5 reply <&"$conn" || fail "no TCP echo"
+        assert_equal "$reply" held
+        kill -TERM "$PID_e"
+        wait_for_line "$BATS_TEST_TMPDIR/e.notify" '^STOPPING=1'
+        run "$PY" "$UDP_TOOL" send 127.0.0.1 0 127.0.0.1 "$uport" --count 3
+        assert_success
+        assert_output "3 sent, 3 echoed, from 127.0.0.1 port $uport"
+        exec {conn}>&-
+        wait_gone "$PID_e" 10 || fail "echod still draining after its last client left"
+        wait "$PID_e" || status=$?
+        assert_equal "$status" 0
+        assert_no_sanitizer_report "$BATS_TEST_TMPDIR/e.err"
+}
+
 # refused EXPECTED-LINE-REGEX : asserts status 5 (EXIT_ACTIVATION) and exactly one line, on stderr.
 refused() {
         assert_equal "$status" 5
