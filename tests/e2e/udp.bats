@@ -4,7 +4,7 @@
 # while TCP accepting is paused, and datagram sockets echod must refuse. Fixed ports (7) and
 # interfaces with a broadcast address live in a network namespace each test makes; forged
 # sources come from a raw socket there or on loopback. echod's drop counters are read from its
-# STATUS= lines (NOTIFY_SOCKET). About 25 s per build.
+# STATUS= lines (NOTIFY_SOCKET). About 45 s per build.
 
 load '../helpers/common'
 
