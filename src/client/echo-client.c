@@ -191,13 +191,13 @@ static int parse_args(struct client_config *c, int argc, char **argv) {
         return 1;
 }
 
-/* Refills the window from the input file. Returns 0 or -errno. */
-static int window_fill(struct window *w) {
-        ssize_t n;
-
-        if (w->input_done || w->input_fd < 0)
-                return 0;
-        if (w->verified > 0 && w->verified == w->filled)
+/* Drops verified bytes from the front of the window of an input file, once they are all of it or
+ * half of its capacity; called on every turn, so that a full window makes room as its echo comes
+ * back (waiting for the input to be readable would wait forever: it is not watched while full). */
+static void window_compact(struct window *w) {
+        if (w->input_fd < 0 || w->verified == 0)
+                return;
+        if (w->verified == w->filled)
                 w->verified = w->sent = w->filled = 0;
         else if (w->verified >= w->cap / 2) {
                 memmove(w->data, w->data + w->verified, w->filled - w->verified);
@@ -205,6 +205,14 @@ static int window_fill(struct window *w) {
                 w->filled -= w->verified;
                 w->verified = 0;
         }
+}
+
+/* Refills the window from the input file. Returns 0 or -errno. */
+static int window_fill(struct window *w) {
+        ssize_t n;
+
+        if (w->input_done || w->input_fd < 0)
+                return 0;
         if (w->filled == w->cap)
                 return 0;
         n = read(w->input_fd, w->data + w->filled, w->cap - w->filled);
@@ -240,6 +248,7 @@ static int exchange(const struct client_config *c, int fd, struct window *w) {
                 };
                 int r;
 
+                window_compact(w);
                 if (w->sent < w->filled)
                         p[0].events |= POLLOUT;
                 if (!w->input_done && w->input_fd >= 0 && w->filled < w->cap)
