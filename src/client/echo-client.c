@@ -1,6 +1,7 @@
 /* echo-client.c - main(): the options, then the seed's exchange (exchange.c: the seed's message,
  * -m, -f) or the probe (probe.c); and what those share: error lines, the clock, resolving. */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,6 +42,16 @@ int64_t now_ns(void) {
         return (int64_t) ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+/* glibc answers an AF_INET query with 127.0.0.1 for a "::1 name" line of /etc/hosts too: an
+ * address tried once is enough. */
+static bool addr_listed(const struct target *t, size_t n, const struct addrinfo *ai) {
+        for (size_t i = 0; i < n; i++)
+                if (t->addrs[i].ai->ai_addrlen == ai->ai_addrlen &&
+                    memcmp(t->addrs[i].ai->ai_addr, ai->ai_addr, ai->ai_addrlen) == 0)
+                        return true;
+        return false;
+}
+
 int target_resolve(const struct client_config *c, int socktype, struct target *t) {
         size_t i = 0;
         int r;
@@ -65,15 +76,19 @@ int target_resolve(const struct client_config *c, int socktype, struct target *t
                 fail_line("out of memory");
                 return EXIT_BROKEN;
         }
-        for (const struct addrinfo *ai = t->list; ai; ai = ai->ai_next, i++) {
+        for (const struct addrinfo *ai = t->list; ai; ai = ai->ai_next) {
                 char host[NI_MAXHOST], port[NI_MAXSERV];
 
+                if (addr_listed(t, i, ai))
+                        continue;
                 sockaddr_numeric(ai->ai_addr, ai->ai_addrlen, host, port);
                 t->addrs[i].ai = ai;
                 /* Numeric: at most INET6_ADDRSTRLEN with a scope, and five digits. */
                 memcpy(t->addrs[i].name, host, strnlen(host, sizeof t->addrs[i].name - 1));
                 memcpy(t->addrs[i].port, port, strnlen(port, sizeof t->addrs[i].port - 1));
+                i++;
         }
+        t->n = i;
         return 0;
 }
 

@@ -7,6 +7,7 @@ Modes:
                        comes back with its bits inverted
   --drop-every-other   UDP: answer datagrams 1, 3, 5... and drop 2, 4, 6... (exactly 50% loss)
   --delay SEC          TCP or UDP: echo each chunk or datagram SEC seconds after it came
+  --cut N              TCP: echo the first N bytes of each connection, then half-close it
   --close-on-eof SEC   TCP: echo each chunk SEC seconds after it came, but close the connection
                        at once when the client half-closes, dropping what is not echoed yet
                        (as `ncat --sh-exec cat` does with cat's pending output)
@@ -31,6 +32,20 @@ def serve_flip(conn, offset):
             data = bytes(b)
         pos += len(data)
         conn.sendall(data)
+    conn.close()
+
+
+def serve_cut(conn, n):
+    while n > 0:
+        data = conn.recv(n)
+        if not data:
+            break
+        conn.sendall(data)
+        n -= len(data)
+    # FIN, not RST: read on until the client closes.
+    conn.shutdown(socket.SHUT_WR)
+    while conn.recv(65536):
+        pass
     conn.close()
 
 
@@ -62,6 +77,8 @@ def tcp(a, s):
         conn, _ = s.accept()
         if a.flip is not None:
             target, args = serve_flip, (conn, a.flip)
+        elif a.cut is not None:
+            target, args = serve_cut, (conn, a.cut)
         else:
             target, args = serve_delayed, (conn, a.delay or a.close_on_eof or 0.0, a.close_on_eof is not None)
         threading.Thread(target=target, args=args, daemon=True).start()
@@ -88,6 +105,7 @@ def main():
     p.add_argument("--udp", action="store_true")
     p.add_argument("--flip", type=int)
     p.add_argument("--drop-every-other", action="store_true")
+    p.add_argument("--cut", type=int)
     p.add_argument("--delay", type=float)
     p.add_argument("--close-on-eof", type=float)
     a = p.parse_args()
