@@ -186,7 +186,7 @@ static int exchange_receive(struct exchange *x) {
 static int exchange_run(struct exchange *x) {
         struct window *w = &x->w;
 
-        x->start_ns = x->last_event_ns = x->last_progress_ns = now_ns();
+        x->start_ns = x->last_event_ns = x->last_progress_ns = x->progress_ns = now_ns();
         for (;;) {
                 struct pollfd p[2] = {
                         { .fd = x->fd, .events = POLLIN },
@@ -202,6 +202,8 @@ static int exchange_run(struct exchange *x) {
                 timeout = half_close_step(x);
                 if (timeout < 0)
                         return EXIT_BROKEN;
+                if (x->progress && timeout > PROGRESS_NS / 1000000)
+                        timeout = PROGRESS_NS / 1000000;
                 r = poll(p, 2, timeout);
                 if (r < 0 && errno == EINTR)
                         continue;
@@ -210,8 +212,9 @@ static int exchange_run(struct exchange *x) {
                         return EXIT_BROKEN;
                 }
                 if (r == 0) {
+                        progress_show(x, false);
                         if ((now_ns() - x->last_event_ns) / 1000000 < x->c->timeout_ms)
-                                continue;       /* only the half-close grace ran out */
+                                continue;       /* only the grace or the progress period ran out */
                         fail_line("no progress for %d s: %llu of %llu bytes came back", x->c->timeout_ms / 1000,
                                   (unsigned long long) w->total_received, (unsigned long long) w->total_sent);
                         return EXIT_BROKEN;
