@@ -38,9 +38,9 @@ static void help(void) {
                "  -h, --help           show this help and exit\n"
                "  -V, --version        show the version and exit\n"
                "\n"
-               "Exit status: 0 echo intact, 1 echo differs, 2 usage error, 3 cannot connect,\n"
-               "4 cannot read the input file, 5 connection broken mid-transfer. Probes: 0 all intact,\n"
-               "1 some lost or differed, 3 none came back. See echo-client(1).\n");
+               "Exit status: 0 echo intact (probes: every one intact), 1 echo differs (probes: some\n"
+               "lost or differed), 2 usage error, 3 cannot connect (probes: none came back), 4 cannot\n"
+               "read the input file, 5 connection broken mid-transfer. See echo-client(1).\n");
 }
 
 /* A service name as /etc/services spells them; getaddrinfo() would also take " 80" or "". */
