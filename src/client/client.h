@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "address.h"
+#include "clock.h"
 
 /* Exit statuses; echo-client(1) lists the same. */
 enum {
@@ -68,8 +69,10 @@ void fail_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* strerror(err) with a lower-case first letter, for the middle of a sentence. */
 const char *reason(int err);
 
-/* CLOCK_MONOTONIC in nanoseconds. */
-int64_t now_ns(void);
+/* The shared monotonic clock, signed: deadlines are compared and subtracted. */
+static inline int64_t now_ns(void) {
+        return (int64_t) clock_now_ns();
+}
 
 /* Resolves c's host and port for socktype into *t. Returns 0, or an exit status after printing
  * the one error line. */

@@ -7,10 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 
 #include "client.h"
 #include "connect.h"
+#include "line.h"
 
 void fail_line(const char *fmt, ...) {
         char msg[1024];
@@ -19,10 +19,7 @@ void fail_line(const char *fmt, ...) {
         va_start(ap, fmt);
         vsnprintf(msg, sizeof msg, fmt, ap);
         va_end(ap);
-        /* Arguments are echoed back in messages: a newline in one must not make two lines. */
-        for (unsigned char *p = (unsigned char *) msg; *p; p++)
-                if (*p < 0x20 || *p == 0x7f)
-                        *p = '?';
+        line_defuse(msg);
         fflush(stdout);
         fprintf(stderr, "echo-client: %s\n", msg);
 }
@@ -33,13 +30,6 @@ const char *reason(int err) {
         snprintf(buf, sizeof buf, "%s", strerror(err));
         buf[0] = (char) (buf[0] >= 'A' && buf[0] <= 'Z' ? buf[0] + 32 : buf[0]);
         return buf;
-}
-
-int64_t now_ns(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (int64_t) ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
 /* glibc answers an AF_INET query with 127.0.0.1 for a "::1 name" line of /etc/hosts too: an
@@ -57,7 +47,7 @@ int target_resolve(const struct client_config *c, int socktype, struct target *t
         int r;
 
         *t = (struct target) { 0 };
-        r = client_resolve_hints(c->host, c->port, c->family, socktype, &t->list);
+        r = connect_resolve_for(c->host, c->port, c->family, socktype, &t->list);
         if (r != 0) {
                 if (r == EAI_SERVICE)
                         fail_line("unknown port or service '%s'", c->port);

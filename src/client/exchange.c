@@ -279,7 +279,11 @@ static int exchange_connect(const struct client_config *c, const struct target *
         size_t len = 0;
 
         for (size_t i = 0; i < t->n; i++) {
-                int fd = client_connect_addr(t->addrs[i].ai, c->timeout_ms);
+                struct addrinfo one = *t->addrs[i].ai;
+                int fd;
+
+                one.ai_next = NULL;     /* this address alone, to say why it failed */
+                fd = connect_first(&one, c->timeout_ms);
                 if (fd >= 0) {
                         *which = i;
                         return fd;

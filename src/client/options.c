@@ -7,6 +7,7 @@
 
 #include "client.h"
 #include "number.h"
+#include "usage.h"
 
 enum { OPT_INTERVAL = 0x100, OPT_KEEP, OPT_JSON };
 
@@ -43,17 +44,6 @@ static void help(void) {
                "read the input file, 5 connection broken mid-transfer. See echo-client(1).\n");
 }
 
-/* A service name as /etc/services spells them; getaddrinfo() would also take " 80" or "". */
-static bool service_name_valid(const char *s) {
-        if (!*s)
-                return false;
-        for (; *s; s++)
-                if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
-                      *s == '-' || *s == '_' || *s == '.'))
-                        return false;
-        return true;
-}
-
 /* Seconds with at most three decimals ("2", "0.25"), strictly, into milliseconds in [min, max]. */
 static int parse_ms(const char *s, int64_t min, int64_t max, int64_t *ret) {
         const char *dot = strchr(s, '.');
@@ -75,9 +65,21 @@ static int parse_ms(const char *s, int64_t min, int64_t max, int64_t *ret) {
         return 0;
 }
 
+/* The line usage_number() writes, for values that are not whole numbers. */
 static int bad_value(const char *option, const char *value, const char *expected) {
         fail_line("invalid value for %s: '%s' (expected %s)", option, value, expected);
         return -EINVAL;
+}
+
+static int number_option(const char *name, const char *value, unsigned long long min,
+                         unsigned long long max, unsigned long long *ret) {
+        char line[USAGE_LINE_MAX];
+
+        if (usage_number(name, value, min, max, ret, line) < 0) {
+                fail_line("%s", line);
+                return -EINVAL;
+        }
+        return 0;
 }
 
 /* The probe's options, and -4/-6. Returns 1 if opt was one of them, 0 if not, <0 on an error. */
@@ -86,8 +88,8 @@ static int parse_probe_option(struct client_config *c, int opt, const char *arg)
 
         switch (opt) {
         case 'c':
-                if (parse_unsigned(arg, 1, 1000000000, &v) < 0)
-                        return bad_value("--count", arg, "a whole number from 1 to 1000000000");
+                if (number_option("count", arg, 1, 1000000000, &v) < 0)
+                        return -EINVAL;
                 c->count = v;
                 break;
         case OPT_INTERVAL:
@@ -95,8 +97,8 @@ static int parse_probe_option(struct client_config *c, int opt, const char *arg)
                         return bad_value("--interval", arg, "seconds from 0.001 to 3600, as 1 or 0.2");
                 break;
         case 's':
-                if (parse_unsigned(arg, 1, PROBE_SIZE_MAX, &v) < 0)
-                        return bad_value("--size", arg, "a whole number of bytes from 1 to 65507");
+                if (number_option("size", arg, 1, PROBE_SIZE_MAX, &v) < 0)
+                        return -EINVAL;
                 c->size = (size_t) v;
                 break;
         case 'W':
@@ -129,19 +131,6 @@ static int parse_probe_option(struct client_config *c, int opt, const char *arg)
         }
         c->probe = true;
         return 1;
-}
-
-static int unknown_option(char **argv) {
-        const char *arg = argv[optind - 1];
-
-        /* getopt_long says '?' with optopt set for "--quiet=1" as for "-x". */
-        if (optopt && strncmp(arg, "--", 2) == 0 && strchr(arg, '='))
-                fail_line("option '%.*s' takes no value", (int) (strchr(arg, '=') - arg), arg);
-        else if (optopt && optopt < 0x100)
-                fail_line("unknown option '-%c' (see echo-client --help)", optopt);
-        else
-                fail_line("unknown option '%s' (see echo-client --help)", arg);
-        return -EINVAL;
 }
 
 /* [HOST [PORT]] as before, or one ADDRESS read by echod's own parser (address_parse). */
@@ -229,6 +218,7 @@ int client_parse_args(struct client_config *c, int argc, char **argv) {
                 { 0 }
         };
         unsigned long long v;
+        char line[USAGE_LINE_MAX];
         bool timeout_given = false;
         int opt, r;
 
@@ -256,8 +246,8 @@ int client_parse_args(struct client_config *c, int argc, char **argv) {
                         c->info = true;
                         break;
                 case 't':
-                        if (parse_unsigned(optarg, 1, 86400, &v) < 0)
-                                return bad_value("--timeout", optarg, "a whole number from 1 to 86400");
+                        if (number_option("timeout", optarg, 1, 86400, &v) < 0)
+                                return -EINVAL;
                         c->timeout_ms = (int) v * 1000;
                         timeout_given = true;
                         break;
@@ -267,11 +257,10 @@ int client_parse_args(struct client_config *c, int argc, char **argv) {
                 case 'V':
                         printf("echo-client %s\n", ECHOD_VERSION);
                         return 0;
-                case ':':
-                        fail_line("option '%s' needs a value", argv[optind - 1]);
-                        return -EINVAL;
                 default:
-                        return unknown_option(argv);
+                        usage_refused("echo-client", options, opt, argv[optind - 1], optopt, line);
+                        fail_line("%s", line);
+                        return -EINVAL;
                 }
         }
         r = check_combination(c, timeout_given);

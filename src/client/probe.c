@@ -74,6 +74,16 @@ static int probe_wait(struct probe *p, int fd, short events, int64_t deadline_ns
         }
 }
 
+/* The socket's pending error, read and so cleared: 0 or -errno. */
+static int socket_error(int fd) {
+        int err = 0;
+        socklen_t len = sizeof err;
+
+        if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+                return -errno;
+        return -err;
+}
+
 static const char *err_word(int err, bool udp) {
         switch (err) {
         case ECONNREFUSED:
@@ -111,12 +121,13 @@ static int tcp_connect(struct probe *p, struct probe_result *res, int64_t deadli
         for (size_t k = 0; k < p->t.n && now_ns() < deadline_ns; k++) {
                 size_t i = (p->cur + k) % p->t.n;
                 int64_t start = now_ns();
-                int fd = client_connect_start(p->t.addrs[i].ai);
+                bool pending;
+                int fd = connect_start(p->t.addrs[i].ai, NULL, 0, &pending);
 
                 r = fd;
                 if (fd >= 0) {
-                        r = probe_wait(p, fd, POLLOUT, deadline_ns);
-                        r = r > 0 ? client_connect_result(fd) : r == 0 ? -ETIMEDOUT : r;
+                        r = pending ? probe_wait(p, fd, POLLOUT, deadline_ns) : 1;
+                        r = r > 0 ? socket_error(fd) : r == 0 ? -ETIMEDOUT : r;
                         if (r == 0) {
                                 res->addr = p->cur = i;
                                 res->connect_ms = ms_since(start);
@@ -245,7 +256,7 @@ static int udp_probe(struct probe *p, struct probe_result *res, int64_t deadline
         int64_t start;
 
         res->addr = 0;
-        (void) client_connect_result(p->fd);    /* an error left by an earlier probe's datagram */
+        (void) socket_error(p->fd);     /* an error left by an earlier probe's datagram */
         start = now_ns();
         if (send(p->fd, p->payload, n, 0) < 0)
                 return probe_failed(res, PROBE_LOST, "%s", err_word(errno, true));
@@ -303,7 +314,8 @@ static void probe_loop(struct probe *p) {
 }
 
 static int udp_open(struct probe *p) {
-        int fd = client_connect_start(p->t.addrs[0].ai);
+        bool pending;
+        int fd = connect_start(p->t.addrs[0].ai, NULL, 0, &pending);
 
         if (fd < 0) {
                 fail_line("cannot send to %s port %s: %s", p->t.addrs[0].name, p->t.addrs[0].port, reason(-fd));

@@ -5,7 +5,7 @@
 # (no signal, no sanitizer report) and no hang (10 s at most). core.bats has the first few
 # cases of each kind; these complement them.
 
-load helpers
+load '../helpers/common'
 
 PASS_FDS=$ROOT/tests/helpers/pass_fd_kinds.py
 
@@ -245,7 +245,7 @@ refused_env() {
                 refused 2 "invalid value for --count: '$bad' (expected a whole number from 1 to 1000000000)" "$ECHO_CLIENT" -c "$bad"
         done
         for bad in '' '0' '-1' '65508' '1.5' '64k'; do
-                refused 2 "invalid value for --size: '$bad' (expected a whole number of bytes from 1 to 65507)" "$ECHO_CLIENT" -s "$bad"
+                refused 2 "invalid value for --size: '$bad' (expected a whole number from 1 to 65507)" "$ECHO_CLIENT" -s "$bad"
         done
         for bad in '' '0' '0.0' '-1' '+1' '.5' '1.' '1.2345' '1,5' '1e3' '3600.001' '99999999999999999999'; do
                 refused 2 "invalid value for --interval: '$bad' (expected seconds from 0.001 to 3600" "$ECHO_CLIENT" --interval "$bad"

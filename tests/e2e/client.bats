@@ -2,7 +2,7 @@
 # echo-client beyond the seed's exchange: -f streaming far past its 1 MiB window, and servers
 # that change one byte deep in the stream.
 
-load helpers
+load '../helpers/common'
 
 setup() {
         PORT=$(free_port)

@@ -4,7 +4,7 @@
 # openbsd-inetd's built-in echo on port 7 in a network namespace of the test's own) and against
 # servers that misbehave on purpose (tests/helpers/odd_echo.py).
 
-load helpers
+load '../helpers/common'
 
 setup() {
         PORT=$(free_port --udp)
