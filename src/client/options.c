@@ -191,6 +191,10 @@ static int check_combination(struct client_config *c, bool timeout_given) {
                 fail_line("--timeout is for one exchange: give probes their time with -W/--wait");
                 return -EINVAL;
         }
+        if (c->quiet && c->json) {
+                fail_line("-q prints nothing and --json prints one object: choose one");
+                return -EINVAL;
+        }
         if (c->keep && c->udp) {
                 fail_line("--keep is for TCP probes: UDP probes need no connection");
                 return -EINVAL;

@@ -274,6 +274,7 @@ refused_env() {
         refused 2 "--timeout is for one exchange: give probes their time with -W/--wait" "$ECHO_CLIENT" -c 3 -t 5
         refused 2 "--keep is for TCP probes: UDP probes need no connection" "$ECHO_CLIENT" --keep -u
         refused 2 "-4 and -6 cannot be used together" "$ECHO_CLIENT" -4 -6
+        refused 2 "-q prints nothing and --json prints one object: choose one" "$ECHO_CLIENT" -q --json
         refused 2 "too many arguments: 'c' (expected [HOST [PORT]] or ADDRESS)" "$ECHO_CLIENT" -c 1 a b c
         refused 2 "empty host name" "$ECHO_CLIENT" -c 1 ''
 }

@@ -142,6 +142,16 @@ for e in sys.argv[2:]:
         assert_equal "$stderr" "echo-client: invalid address ':$PORT': no host to connect to"
 }
 
+@test "--json lists the first 10000 probes and counts the rest (10002 UDP probes to echod)" {
+        sa_udp_start
+        run --separate-stderr "$ECHO_CLIENT" -u --json -c 10002 -s 8 --interval 0.001 "127.0.0.1:$PORT"
+        assert_success
+        printf '%s\n' "$output" >"$BATS_TEST_TMPDIR/j"
+        json_check "$BATS_TEST_TMPDIR/j" 'j["sent"] == 10002 and j["intact"] == 10002' \
+                'len(j["probes"]) == 10000 and j["probes_not_listed"] == 2' \
+                '[p["seq"] for p in j["probes"]] == list(range(1, 10001))'
+}
+
 @test "UDP, a server that drops every other datagram: exactly 50% loss, exit 1" {
         odd_start --udp --drop-every-other
         run "$ECHO_CLIENT" -u -c 6 -W 0.3 --interval 0.02 "127.0.0.1:$PORT"
