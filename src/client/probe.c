@@ -141,10 +141,10 @@ static int tcp_connect(struct probe *p, struct probe_result *res, int64_t deadli
                         len += (size_t) snprintf(why + len, sizeof why - len, "%s%s %s", k ? ", " : "",
                                                  p->t.addrs[i].name, err_word(-r, false));
         }
+        /* One address: the line names it, and the reason alone follows. */
         res->addr = p->t.n == 1 ? 0 : SIZE_MAX;
-        if (p->t.n == 1)
-                return probe_failed(res, PROBE_LOST, "%s", err_word(-r, false)) - 1;
-        return probe_failed(res, PROBE_LOST, "%s", why[0] ? why : "timeout") - 1;
+        probe_failed(res, PROBE_LOST, "%s", p->t.n == 1 ? err_word(-r, false) : why[0] ? why : "timeout");
+        return -1;
 }
 
 /* Compares the k bytes received at offset got with the payload. Returns 0 or offset + 1 of the
