@@ -168,6 +168,16 @@ for e in sys.argv[2:]:
                 'j["probes"][1]["reason"] == "timeout"' 'j["rtt_ms"]["min"] <= j["rtt_ms"]["max"]'
 }
 
+@test "a stale echo is caught: each probe's payload differs; UDP: the echo of an earlier probe is not this one's" {
+        odd_start --udp --stale
+        run "$ECHO_CLIENT" -u -c 3 -W 0.2 --interval 0.02 "127.0.0.1:$PORT"
+        assert_failure 1
+        assert_line --index 1 --regexp "$(probe_line 1 noconnect)"
+        assert_line --index 2 "from 127.0.0.1 port $PORT: seq=2 timeout"
+        assert_line --index 3 "from 127.0.0.1 port $PORT: seq=3 timeout"
+        assert_line --regexp '^3 probes sent, 1 intact, 66\.6667% loss'
+}
+
 @test "a closed port: TCP refused, UDP port unreachable (ICMP), 100% loss, exit 3" {
         run "$ECHO_CLIENT" -c 2 --interval 0.02 "127.0.0.1:$PORT"
         assert_failure 3
@@ -298,18 +308,21 @@ for e in sys.argv[2:]:
         assert_equal "$stderr" "echo-client: server closed the connection after echoing 0 of 3 bytes, once echo-client half-closed: it drops what it has not echoed at the end of input (as ncat --sh-exec can); try the probe (-c 1 -W SEC), which waits for the whole echo"
 }
 
-@test "a probe's echo that differs: 'differs at byte 17', exit 1; over --keep the next probe still runs" {
+@test "a probe's echo that differs: 'differs at byte 17', exit 1; over --keep the next probe reconnects" {
         odd_start --flip 16
         run "$ECHO_CLIENT" -c 2 --interval 0.02 "127.0.0.1:$PORT"
         assert_failure 1
         assert_line --index 1 "from 127.0.0.1 port $PORT: seq=1 differs at byte 17"
         assert_line --index 2 "from 127.0.0.1 port $PORT: seq=2 differs at byte 17"
         assert_line --regexp '^2 probes sent, 0 intact, 100% loss'
-        # One connection: offset 16 is in the first probe only; the second reconnects, intact.
-        run "$ECHO_CLIENT" --keep -c 2 -s 10 --interval 0.02 "127.0.0.1:$PORT"
+        # One connection, one stream: probe 1 is offsets 0-9, probe 2 offsets 10-19 (byte 7 is 16).
+        # A failed probe closes the connection: probe 3 connects again, at offset 0 of a new stream.
+        run "$ECHO_CLIENT" --keep -c 3 -s 10 --interval 0.02 "127.0.0.1:$PORT"
         assert_failure 1
         assert_line --index 1 --regexp "$(probe_line 1 connect 10)"
         assert_line --index 2 "from 127.0.0.1 port $PORT: seq=2 differs at byte 7"
+        assert_line --index 3 --regexp "$(probe_line 3 connect 10)"
+        assert_line --regexp '^3 probes sent, 2 intact, 33\.3333% loss'
 }
 
 @test "a name with two addresses: each probe tries both, the errors name each, the one that answers is kept" {

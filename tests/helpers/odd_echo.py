@@ -6,6 +6,7 @@ Modes:
   --flip OFFSET        TCP: echo every byte, but the byte at stream offset OFFSET (0-based)
                        comes back with its bits inverted
   --drop-every-other   UDP: answer datagrams 1, 3, 5... and drop 2, 4, 6... (exactly 50% loss)
+  --stale              UDP: answer every datagram with the first one that came (a stale echo)
   --delay SEC          TCP or UDP: echo each chunk or datagram SEC seconds after it came
   --cut N              TCP: echo the first N bytes of each connection, then half-close it
   --close-on-eof SEC   TCP: echo each chunk SEC seconds after it came, but close the connection
@@ -87,9 +88,13 @@ def tcp(a, s):
 def udp(a, s):
     print("ready", flush=True)
     n = 0
+    first = None
     while True:
         data, peer = s.recvfrom(65536)
         n += 1
+        first = first or data
+        if a.stale:
+            data = first
         if a.drop_every_other and n % 2 == 0:
             continue
         if a.delay:
@@ -105,6 +110,7 @@ def main():
     p.add_argument("--udp", action="store_true")
     p.add_argument("--flip", type=int)
     p.add_argument("--drop-every-other", action="store_true")
+    p.add_argument("--stale", action="store_true")
     p.add_argument("--cut", type=int)
     p.add_argument("--delay", type=float)
     p.add_argument("--close-on-eof", type=float)
