@@ -11,19 +11,7 @@
 #include "buffer.h"
 #include "loop.h"
 #include "options.h"
-
-/* Counters shared by every worker, read for STATUS= lines. */
-struct stats {
-        atomic_uint_fast64_t connections;       /* open now */
-        atomic_uint_fast64_t served;            /* accepted since start */
-        atomic_uint_fast64_t bytes;             /* echoed since start */
-        atomic_uint_fast64_t datagrams;         /* UDP datagrams echoed since start */
-        /* Out of fds, shared by the workers: from a failed accept until one finds no client
-         * waiting; the warning at most once a minute, and one "again" line per warning. */
-        atomic_bool out_of_fds;
-        atomic_bool fd_resume_pending;
-        atomic_uint_fast64_t fd_warned_ms;
-};
+#include "stats.h"
 
 struct listener {
         struct watch watch;
