@@ -186,30 +186,16 @@ void server_connection_gone(struct server *s) {
         server_check_done(s);
 }
 
-void server_touch(struct server *s, struct connection *c) {
-        c->last_active_ms = s->loop.now_ms;
-        if (c == s->newest)
-                return;
-        if (c->older)
-                c->older->newer = c->newer;
-        else
-                s->oldest = c->newer;
-        c->newer->older = c->older;
-        c->older = s->newest;
-        c->newer = NULL;
-        s->newest->newer = c;
-        s->newest = c;
-}
-
 static void server_close_idle(struct server *s) {
         uint64_t limit = (uint64_t) s->config->idle_timeout_s * 1000;
+        struct connection *c;
 
         if (limit == 0)
                 return;
-        while (s->oldest && s->loop.now_ms - s->oldest->last_active_ms >= limit) {
+        while ((c = connection_oldest(s)) && s->loop.now_ms - c->last_active_ms >= limit) {
                 if (log_verbosity() >= 1)
                         log_info("idle for %u s, closing", s->config->idle_timeout_s);
-                connection_destroy(s->oldest);
+                connection_destroy(c);
         }
 }
 
@@ -229,8 +215,8 @@ static void server_tick(void *userdata) {
         server_close_idle(s);
         if (s->draining && s->loop.now_ms >= s->drain_deadline_ms && s->n_connections > 0) {
                 log_warning("drain timeout: closing %zu connections that are still open", s->n_connections);
-                while (s->oldest)
-                        connection_destroy(s->oldest);
+                while (!list_empty(&s->idle))
+                        connection_destroy(connection_oldest(s));
         }
         if (s->tick_hook)
                 s->tick_hook(s);
@@ -268,6 +254,7 @@ int server_init(struct server *s, const struct config *c, struct stats *stats,
 
         *s = (struct server) { .config = c, .stats = stats, .max_connections = max_connections };
         watch_init(&s->stop_watch, -1, server_stop_dispatch);
+        list_init(&s->idle);
         r = loop_init(&s->loop);
         if (r < 0)
                 return r;
@@ -310,8 +297,8 @@ int server_init(struct server *s, const struct config *c, struct stats *stats,
 
 void server_finish(struct server *s) {
         s->draining = true;
-        while (s->oldest)
-                connection_destroy(s->oldest);
+        while (!list_empty(&s->idle))
+                connection_destroy(connection_oldest(s));
         /* Listening fds belong to the caller (they may be systemd's): only stop watching them. */
         if (s->loop.epfd >= 0)
                 server_watch_listeners(s, false);

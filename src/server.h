@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "buffer.h"
+#include "list.h"
 #include "loop.h"
 #include "options.h"
 #include "stats.h"
@@ -28,7 +29,7 @@ struct server {
         struct buffer_pool pool;
         struct listener *listeners;
         size_t n_listeners;
-        struct connection *oldest, *newest;     /* idle order */
+        struct list idle;                       /* connections, least recently active first */
         size_t n_connections;
         size_t max_connections;
         bool accept_paused;                     /* out of fds: retry at the next tick or close */
@@ -69,9 +70,5 @@ void server_request_stop(struct server *s);
 /* True when fd lacks O_NONBLOCK. */
 bool fd_is_blocking(int fd);
 
-/* Called by connections: the connection was unlinked and its fd closed. */
+/* Called by connection_destroy(): the connection was unlinked and its fd closed. */
 void server_connection_gone(struct server *s);
-
-/* Called by connections after they moved bytes: marks c most recently active. */
-struct connection;
-void server_touch(struct server *s, struct connection *c);
