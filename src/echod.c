@@ -1,7 +1,6 @@
 /* echod.c - main(): options, sockets (handed over or bound here), the loops, the exit status.
  * The only file that knows every other module. */
 #include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -101,45 +100,6 @@ static int bind_standalone(struct context *ctx) {
         return EXIT_OK;
 }
 
-/* inetd leaves the socket on fds 0, 1 and 2. Only fd 0 is served; 1 and 2 become /dev/null so
- * that nothing stray reaches the client and closing fd 0 really ends the connection. */
-static int inetd_detach_stdio(void) {
-        int fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
-
-        if (fd < 0)
-                return -errno;
-        if (dup2(fd, STDOUT_FILENO) < 0 || dup2(fd, STDERR_FILENO) < 0) {
-                int r = -errno;
-                close(fd);
-                return r;
-        }
-        close(fd);
-        return 0;
-}
-
-/* Moves a connected stream socket (Accept=yes, inetd nowait) out of ctx->fds into
- * ctx->connected_fd. Only one such socket makes sense. Returns 0 or -EINVAL after logging. */
-static int take_connected(struct context *ctx) {
-        for (size_t i = 0; i < ctx->n_fds; i++) {
-                int listening = 1, type = 0;
-                socklen_t len = sizeof listening, tlen = sizeof type;
-
-                if (getsockopt(ctx->fds[i], SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) < 0 ||
-                    getsockopt(ctx->fds[i], SOL_SOCKET, SO_TYPE, &type, &tlen) < 0)
-                        return log_errno(-errno, "cannot inspect inherited fd %d", ctx->fds[i]);
-                if (type != SOCK_STREAM || listening)
-                        continue;
-                if (ctx->n_fds > 1) {
-                        log_error("inherited fd %d is a connected socket, but %zu sockets were passed: "
-                                  "Accept=yes passes exactly one", ctx->fds[i], ctx->n_fds);
-                        return -EINVAL;
-                }
-                ctx->connected_fd = ctx->fds[i];
-                ctx->n_fds = 0;
-        }
-        return 0;
-}
-
 /* Raises the soft fd limit to the hard one; returns the usable limit. */
 static size_t raise_fd_limit(void) {
         struct rlimit rl;
@@ -159,20 +119,6 @@ static size_t connections_for_fds(size_t fds) {
         size_t reserved = fds > 2 * FDS_RESERVED ? FDS_RESERVED : fds / 2;
 
         return fds - reserved > 0 ? fds - reserved : 1;
-}
-
-/* A blocking listener (systemd passes them so without NonBlocking=yes) may only be watched by
- * one loop: see server_init(). */
-static bool any_blocking_listener(const struct context *ctx) {
-        for (size_t i = 0; i < ctx->n_fds; i++) {
-                int type = 0;
-                socklen_t len = sizeof type;
-
-                if (getsockopt(ctx->fds[i], SOL_SOCKET, SO_TYPE, &type, &len) == 0 &&
-                    type == SOCK_STREAM && fd_is_blocking(ctx->fds[i]))
-                        return true;
-        }
-        return false;
 }
 
 /* --inetd decides where even option errors are logged: fds 0-2 are the client's socket there.
@@ -257,7 +203,7 @@ static int context_serve(struct context *ctx) {
 
         /* A connected socket is one client: one loop serves it. */
         ctx->n_servers = ctx->connected_fd >= 0 ? 1 : ctx->config.workers;
-        if (ctx->n_servers > 1 && any_blocking_listener(ctx)) {
+        if (ctx->n_servers > 1 && activation_any_blocking_listener(ctx->fds, ctx->n_fds)) {
                 log_warning("a passed listening socket is in blocking mode: one worker instead of %u "
                             "(set NonBlocking=yes in the service unit)", ctx->config.workers);
                 ctx->n_servers = 1;
@@ -347,7 +293,7 @@ int main(int argc, char **argv) {
         if (n < 0)
                 return EXIT_ACTIVATION;
         ctx.n_fds = (size_t) n;
-        r = take_connected(&ctx);
+        r = activation_take_connected(ctx.fds, &ctx.n_fds, &ctx.connected_fd);
         if (r < 0) {
                 free(ctx.fds);
                 return EXIT_ACTIVATION;

@@ -2,7 +2,6 @@
 #include "server.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "activation.h"
 #include "connection.h"
 #include "log.h"
 
@@ -80,12 +80,6 @@ static void server_resume_accepting(struct server *s) {
                 return;
         if (atomic_exchange(&st->fd_resume_pending, false))
                 log_notice("accepting connections again: no client is left waiting");
-}
-
-bool fd_is_blocking(int fd) {
-        int flags = fcntl(fd, F_GETFL);
-
-        return flags >= 0 && !(flags & O_NONBLOCK);
 }
 
 /* On a blocking listener accept4() would wait for the next client once the queue is empty. */
@@ -274,11 +268,10 @@ int server_init(struct server *s, const struct config *c, struct stats *stats,
                 return r;
 
         for (size_t i = 0; i < n; i++) {
-                int type = 0;
-                socklen_t len = sizeof type;
+                int type = fd_socket_type(fds[i]);
 
-                if (getsockopt(fds[i], SOL_SOCKET, SO_TYPE, &type, &len) < 0)
-                        return -errno;
+                if (type < 0)
+                        return type;
                 if (type == SOCK_DGRAM && !s->datagram) {
                         s->datagram = malloc(DATAGRAM_MAX);
                         if (!s->datagram)

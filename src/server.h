@@ -67,8 +67,5 @@ void server_stop(struct server *s);
 /* Asks s to stop as server_stop() does; safe from any thread. */
 void server_request_stop(struct server *s);
 
-/* True when fd lacks O_NONBLOCK. */
-bool fd_is_blocking(int fd);
-
 /* Called by connection_destroy(): the connection was unlinked and its fd closed. */
 void server_connection_gone(struct server *s);
