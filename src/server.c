@@ -171,8 +171,6 @@ static void server_check_done(struct server *s) {
 void server_connection_gone(struct server *s) {
         s->n_connections--;
         atomic_fetch_sub_explicit(&s->stats->connections, 1, memory_order_relaxed);
-        if (s->n_connections == 0)
-                s->idle_since_ms = s->loop.now_ms;
         if (s->accept_paused || s->n_connections + 1 == s->max_connections) {
                 s->accept_paused = false;
                 server_update_accepting(s);
@@ -282,7 +280,6 @@ int server_init(struct server *s, const struct config *c, struct stats *stats,
                 watch_init(&s->listeners[s->n_listeners].watch, fds[i], listener_dispatch);
                 s->n_listeners++;
         }
-        s->idle_since_ms = s->loop.now_ms;
         loop_set_tick(&s->loop, TICK_MS, server_tick, s);
         server_update_accepting(s);
         return 0;

@@ -35,7 +35,6 @@ struct server {
         bool accept_paused;                     /* out of fds: retry at the next tick or close */
         bool draining;
         uint64_t drain_deadline_ms;
-        uint64_t idle_since_ms;                 /* when the last connection closed */
         uint8_t *datagram;                      /* scratch for one UDP datagram */
         struct watch stop_watch;                /* eventfd: server_request_stop() from another thread */
         void (*tick_hook)(struct server *s);    /* the main worker's periodic work */
