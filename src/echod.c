@@ -198,15 +198,15 @@ static int signals_setup(struct context *ctx) {
 }
 
 static int context_serve(struct context *ctx) {
-        size_t fds, limit, per_worker;
+        size_t fds, limit, per_worker, workers;
         int r;
 
         /* A connected socket is one client: one loop serves it. */
-        ctx->n_servers = ctx->connected_fd >= 0 ? 1 : ctx->config.workers;
-        if (ctx->n_servers > 1 && activation_any_blocking_listener(ctx->fds, ctx->n_fds)) {
+        workers = ctx->connected_fd >= 0 ? 1 : ctx->config.workers;
+        if (workers > 1 && activation_any_blocking_listener(ctx->fds, ctx->n_fds)) {
                 log_warning("a passed listening socket is in blocking mode: one worker instead of %u "
                             "(set NonBlocking=yes in the service unit)", ctx->config.workers);
-                ctx->n_servers = 1;
+                workers = 1;
         }
         fds = raise_fd_limit();
         limit = ctx->config.max_connections ? ctx->config.max_connections : connections_for_fds(fds);
@@ -214,14 +214,16 @@ static int context_serve(struct context *ctx) {
         if (limit > connections_for_fds(fds))
                 log_warning("--max-connections %zu is more than the %zu file descriptors allow "
                             "(RLIMIT_NOFILE); accepting pauses whenever they run out", limit, fds);
-        per_worker = (limit + ctx->n_servers - 1) / ctx->n_servers;
+        per_worker = (limit + workers - 1) / workers;
 
-        ctx->servers = calloc(ctx->n_servers, sizeof *ctx->servers);
-        ctx->threads = calloc(ctx->n_servers, sizeof *ctx->threads);
+        ctx->servers = calloc(workers, sizeof *ctx->servers);
+        ctx->threads = calloc(workers, sizeof *ctx->threads);
         if (!ctx->servers || !ctx->threads)
                 return log_errno(-ENOMEM, "cannot set up workers");
-        for (size_t i = 0; i < ctx->n_servers; i++) {
+        /* Counted as each is set up, so that context_finish() finishes those and no others. */
+        for (size_t i = 0; i < workers; i++) {
                 r = server_init(&ctx->servers[i], &ctx->config, &ctx->stats, per_worker, ctx->fds, ctx->n_fds);
+                ctx->n_servers++;
                 if (r < 0)
                         return log_errno(r, "cannot set up event loop");
         }
@@ -257,6 +259,7 @@ static int context_serve(struct context *ctx) {
         return 0;
 }
 
+/* Undoes whatever main() got to, at any stage: threads, servers, the signalfd, the sockets. */
 static void context_finish(struct context *ctx) {
         if (ctx->n_threads > 0) {
                 for (size_t i = 1; i < ctx->n_servers; i++)
@@ -278,51 +281,51 @@ static void context_finish(struct context *ctx) {
         free(ctx->fds);
 }
 
-int main(int argc, char **argv) {
-        struct context ctx = { .signal_watch.fd = -1, .connected_fd = -1 };
-        int r, n, status;
+/* Gets the sockets to serve: handed over (LISTEN_FDS, --inetd) or bound here. Returns EXIT_OK
+ * or the exit status after logging; what it made is undone by context_finish() either way. */
+static int context_sockets(struct context *ctx) {
+        int r, n;
 
-        log_setup(log_target_for(argv_has_inetd(argc, argv)), 0);
-        r = config_parse(&ctx.config, argc, argv);
-        if (r <= 0)
-                return r < 0 ? EXIT_USAGE : EXIT_OK;
-        log_setup(log_target_for(ctx.config.inetd), ctx.config.verbosity);
-        log_hold();
-
-        n = activation_collect(ctx.config.inetd, &ctx.fds);
+        n = activation_collect(ctx->config.inetd, &ctx->fds);
         if (n < 0)
                 return EXIT_ACTIVATION;
-        ctx.n_fds = (size_t) n;
-        r = activation_take_connected(ctx.fds, &ctx.n_fds, &ctx.connected_fd);
-        if (r < 0) {
-                free(ctx.fds);
+        ctx->n_fds = (size_t) n;
+        r = activation_take_connected(ctx->fds, &ctx->n_fds, &ctx->connected_fd);
+        if (r < 0)
                 return EXIT_ACTIVATION;
-        }
-        if (n > 0 && ctx.config.n_addresses > 0) {
+        if (n > 0 && ctx->config.n_addresses > 0) {
                 log_error("addresses on the command line cannot be combined with sockets passed by "
                           "the service manager (LISTEN_FDS)");
-                free(ctx.fds);
                 return EXIT_USAGE;
         }
-        if (ctx.config.inetd) {
+        if (ctx->config.inetd) {
                 r = inetd_detach_stdio();
                 if (r < 0) {
                         log_errno(r, "cannot detach fds 1 and 2 from the inetd socket");
-                        free(ctx.fds);
                         return EXIT_RUNTIME;
                 }
         }
-        if (n == 0) {
-                status = bind_standalone(&ctx);
-                if (status != EXIT_OK) {
-                        for (size_t i = 0; i < ctx.n_fds; i++)
-                                close(ctx.fds[i]);
-                        free(ctx.fds);
-                        return status;
-                }
-        }
+        return n == 0 ? bind_standalone(ctx) : EXIT_OK;
+}
 
+int main(int argc, char **argv) {
+        struct context ctx = { .signal_watch.fd = -1, .connected_fd = -1 };
+        int r, status;
+
+        log_setup(log_target_for(argv_has_inetd(argc, argv)), 0);
+        r = config_parse(&ctx.config, argc, argv);
+        if (r <= 0) {
+                status = r < 0 ? EXIT_USAGE : EXIT_OK;
+                goto finish;
+        }
+        log_setup(log_target_for(ctx.config.inetd), ctx.config.verbosity);
+        log_hold();
+
+        status = context_sockets(&ctx);
+        if (status != EXIT_OK)
+                goto finish;
         status = context_serve(&ctx) < 0 ? EXIT_RUNTIME : EXIT_OK;
+finish:
         context_finish(&ctx);
         log_release(false);
         return status;
