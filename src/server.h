@@ -48,7 +48,8 @@ struct server {
 int server_init(struct server *s, const struct config *c, struct stats *stats,
                 size_t max_connections, const int *fds, size_t n);
 
-/* Closes every connection and frees everything server_init() made; accepts a zeroed server. */
+/* Closes every connection and frees everything server_init() made; accepts a server whose
+ * server_init() failed part way, or one already finished (not a merely zeroed one: fd 0). */
 void server_finish(struct server *s);
 
 /* Serves the connected stream socket fd (Accept=yes, inetd nowait) as one client; takes
