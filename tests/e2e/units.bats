@@ -65,3 +65,18 @@ exposure() {
         level=$(exposure echod-standalone@.service)
         awk -v l="$level" 'BEGIN { exit !(l <= 1.1) }' || fail "echod-standalone@.service exposure $level > 1.1"
 }
+
+@test "every unit has a man page of its own name, and Documentation= names only installed pages" {
+        local mandir f page pages
+        mandir=$(find "$UNIT_ROOT" -type d -name man8 -printf '%h\n')
+        [ -n "$mandir" ] || fail "no man8 directory installed"
+        for f in "$UNITS"/*; do
+                pages=$(sed -n 's/^Documentation=//p' "$f" | tr ' ' '\n' | sed -n 's/^man:\(.*\)(8)$/\1/p')
+                grep -qxF "${f##*/}" <<<"$pages" || fail "${f##*/}: Documentation= does not name man:${f##*/}(8)"
+                for page in $pages; do
+                        MANPATH=$mandir run man -w "$page"
+                        assert_success
+                        assert_output --regexp "^$mandir/man8/(echo\.socket|echod)\.8$"
+                done
+        done
+}
