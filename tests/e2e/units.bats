@@ -80,3 +80,31 @@ exposure() {
                 done
         done
 }
+
+# installed_units DIR MESON-OPTIONS...: configures (no build) a tree in DIR and prints where
+# `meson install` would put echo.socket, from meson's own install plan.
+installed_units() {
+        local dir=$1
+        shift
+        meson setup "$dir" "$ROOT" "$@" >"$dir.log" 2>&1 || { cat "$dir.log" >&2; return 1; }
+        meson introspect --installed "$dir" |
+                "$PY" -c 'import json, sys; print("\n".join(v for v in json.load(sys.stdin).values() if v.endswith("/echo.socket")))'
+}
+
+@test "the unit directory follows --prefix, as the completions do; -Dsystemdsystemunitdir=no installs none" {
+        run installed_units "$BATS_TEST_TMPDIR/opt" --prefix=/opt/echod
+        assert_success
+        assert_output /opt/echod/lib/systemd/system/echo.socket
+        run installed_units "$BATS_TEST_TMPDIR/etc" --prefix=/opt/echod -Dsystemdsystemunitdir=/etc/systemd/system
+        assert_success
+        assert_output /etc/systemd/system/echo.socket
+        run installed_units "$BATS_TEST_TMPDIR/no" -Dsystemdsystemunitdir=no
+        assert_success
+        assert_output ""
+        run meson introspect --installed "$BATS_TEST_TMPDIR/no"
+        refute_output --partial systemd/system
+        refute_output --partial '.service"'
+        # The man page says so too.
+        run grep -A1 '^\.It Pa /opt/echod/lib/systemd/system$' "$BATS_TEST_TMPDIR/opt/man/echod.8"
+        assert_success
+}
