@@ -43,19 +43,25 @@ void connection_destroy(struct connection *c) {
         s = c->server;
         if (log_verbosity() >= 1)
                 connection_log(c, "closed connection from");
-        if (c->older)
-                c->older->newer = c->newer;
-        else
-                s->oldest = c->newer;
-        if (c->newer)
-                c->newer->older = c->older;
-        else
-                s->newest = c->older;
+        list_remove(&c->idle);
         /* Closing the fd removes it from epoll. */
         close(c->watch.fd);
         buffer_pool_detach(&s->pool, &c->buf);
         free(c);
         server_connection_gone(s);
+}
+
+struct connection *connection_oldest(const struct server *s) {
+        struct list *first = list_first(&s->idle);
+
+        return first ? container_of(first, struct connection, idle) : NULL;
+}
+
+/* Marks c most recently active: the end of the idle list. */
+static void connection_touch(struct connection *c) {
+        c->last_active_ms = c->server->loop.now_ms;
+        list_remove(&c->idle);
+        list_insert_tail(&c->server->idle, &c->idle);
 }
 
 /* Returns >0 if bytes were read, 0 if none are ready or the peer half-closed, or -errno. */
@@ -155,7 +161,7 @@ static void connection_dispatch(struct watch *w, uint32_t events) {
                 }
         }
         if (moved)
-                server_touch(s, c);
+                connection_touch(c);
 
         if (!c->read_eof && !buffer_is_full(&c->buf))
                 want |= EPOLLIN;
@@ -188,12 +194,7 @@ int connection_create(struct server *s, int fd, const struct sockaddr *peer, soc
                 memcpy(&c->peer, peer, peer_len);
         c->peer_len = peer_len;
         c->last_active_ms = s->loop.now_ms;
-        c->older = s->newest;
-        if (s->newest)
-                s->newest->newer = c;
-        else
-                s->oldest = c;
-        s->newest = c;
+        list_insert_tail(&s->idle, &c->idle);
         s->n_connections++;
         atomic_fetch_add_explicit(&s->stats->connections, 1, memory_order_relaxed);
         atomic_fetch_add_explicit(&s->stats->served, 1, memory_order_relaxed);
