@@ -35,6 +35,22 @@ static void connection_log(const struct connection *c, const char *what) {
                 log_info("connection from %s", peer);
 }
 
+/* Remotely triggered (a peer that times out, a broken path): named, and rate-limited across
+ * all workers, so that many failing clients cost a few lines and one summary. */
+static void connection_log_error(const struct connection *c, int r) {
+        struct server *s = c->server;
+        char peer[NI_MAXHOST + 64];
+        uint64_t summary;
+        bool allow = ratelimit_allow(&s->stats->conn_errors, s->loop.now_ms, &summary);
+
+        if (summary > 0)
+                server_log_suppressed(s, summary);
+        if (!allow)
+                return;
+        sockaddr_pytuple((const struct sockaddr *) &c->peer, c->peer_len, peer, sizeof peer);
+        log_errno(r, "connection from %s closed on error", peer);
+}
+
 void connection_destroy(struct connection *c) {
         struct server *s;
 
@@ -167,7 +183,7 @@ static void connection_dispatch(struct watch *w, uint32_t events) {
         return;
 fail:
         if (r != -ECONNRESET && r != -EPIPE)
-                log_errno(r, "connection closed on error");
+                connection_log_error(c, r);
         connection_destroy(c);
 }
 

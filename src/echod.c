@@ -21,6 +21,8 @@
 
 /* fds kept back from the connection limit: listeners, epoll, eventfds, signalfd, syslog. */
 #define FDS_RESERVED 32
+/* At exit, how long queued log lines may take to go out before a stuck reader is abandoned. */
+#define LOG_FINISH_MS 1000
 
 struct context {
         struct config config;
@@ -296,6 +298,9 @@ static int context_serve(struct context *ctx) {
                 return log_errno(r, "cannot watch signals");
         /* Ready: the "starting up on" lines held since start-up go out now (see log_hold). */
         log_release(true);
+        r = log_start();
+        if (r < 0)
+                log_errno(r, "cannot start the log writer; lines are written directly");
         for (size_t i = 1; i < ctx->n_servers; i++) {
                 r = -pthread_create(&ctx->threads[ctx->n_threads], NULL, worker_run, &ctx->servers[i]);
                 if (r < 0)
@@ -379,5 +384,6 @@ int main(int argc, char **argv) {
         status = context_serve(&ctx) < 0 ? EXIT_RUNTIME : EXIT_OK;
         context_finish(&ctx);
         log_release(false);
+        log_finish(LOG_FINISH_MS);
         return status;
 }

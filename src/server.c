@@ -213,8 +213,18 @@ static void server_close_idle(struct server *s) {
         }
 }
 
+void server_log_suppressed(struct server *s, uint64_t n) {
+        (void) s;
+        log_warning("%llu more connection errors in the last %u s were not logged",
+                    (unsigned long long) n, RATELIMIT_INTERVAL_MS / 1000);
+}
+
 static void server_tick(void *userdata) {
         struct server *s = userdata;
+        uint64_t suppressed = ratelimit_flush(&s->stats->conn_errors, s->loop.now_ms);
+
+        if (suppressed > 0)
+                server_log_suppressed(s, suppressed);
 
         if (s->accept_paused || atomic_load_explicit(&s->stats->out_of_fds, memory_order_relaxed)) {
                 s->accept_paused = false;

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "buffer.h"
+#include "log.h"
 #include "loop.h"
 #include "options.h"
 
@@ -23,6 +24,7 @@ struct stats {
         atomic_bool out_of_fds;
         atomic_bool fd_resume_pending;
         atomic_uint_fast64_t fd_warned_ms;
+        struct ratelimit conn_errors;           /* "connection ... closed on error" lines */
 };
 
 struct listener {
@@ -83,6 +85,9 @@ bool fd_is_blocking(int fd);
 
 /* Called by connections: the connection was unlinked and its fd closed. */
 void server_connection_gone(struct server *s);
+
+/* Logs that n rate-limited connection error lines were not logged. */
+void server_log_suppressed(struct server *s, uint64_t n);
 
 /* Called by connections after they moved bytes: marks c most recently active. */
 struct connection;

@@ -1,0 +1,76 @@
+#!/usr/bin/env bats
+# What one host, a stuck log reader or a flood of stalled senders can do to echod (issue 13):
+# the log never blocks the loop, the limits are exact across workers, signals during a drain.
+# Everything on loopback or in network namespaces made here.
+
+load helpers
+
+STRESS=$ROOT/tests/helpers/stress.py
+CONCURRENT=$ROOT/tests/helpers/concurrent_clients.py
+
+setup() {
+        PORT=$(free_port)
+}
+
+teardown() {
+        teardown_tracked
+        if [ -n "${HOLD_FD:-}" ]; then
+                exec {HOLD_FD}>&-
+        fi
+        if [ -n "${NETNS:-}" ]; then
+                ip netns del "$NETNS"
+        fi
+}
+
+# echod_start_unread_pipe ARGS...: starts echod with stdout a FIFO that this shell holds open
+# (O_RDWR, so it never sees EOF) but does not read, after taking the start-up line off it.
+# Sets ECHOD_PID, ECHOD_ERR, FIFO and HOLD_FD.
+echod_start_unread_pipe() {
+        FIFO=$BATS_TEST_TMPDIR/out.fifo
+        ECHOD_ERR=$BATS_TEST_TMPDIR/echod.err
+        mkfifo "$FIFO"
+        exec {HOLD_FD}<>"$FIFO"
+        "$ECHOD" "$@" >"$FIFO" 2>"$ECHOD_ERR" 3>&- &
+        ECHOD_PID=$!
+        track_pid "$ECHOD_PID"
+        local line
+        read -r -t 10 line <&"$HOLD_FD"
+        [[ "$line" == "starting up on "* ]]
+}
+
+@test "-v with stdout a pipe nobody reads: 3000 clients are all served, then lost lines are counted" {
+        echod_start_unread_pipe -v "127.0.0.1:$PORT"
+        # 6000 lines of about 60 bytes: far more than the pipe (64 KiB) and the queue hold.
+        run "$PY" "$CONCURRENT" --port "$PORT" --clients 3000 --max-bytes 2048 --timeout 60
+        assert_success
+        # Every client was served, although nothing of the log went out for most of them.
+        ! grep -q 'lines were lost' "$ECHOD_ERR"
+        # Reading again: what was queued goes out, then one line says how many were lost.
+        cat <&"$HOLD_FD" >"$BATS_TEST_TMPDIR/out" &
+        track_pid $!
+        wait_for_line "$ECHOD_ERR" '^echod: [0-9]+ log lines were lost: the log reader was too slow' 10
+        lost=$(sed -n 's/^echod: \([0-9]*\) log lines were lost.*/\1/p' "$ECHOD_ERR")
+        echo "# $lost of 6000 lines lost" >&3
+        [ "$lost" -gt 0 ]
+        # Nothing else is lost or doubled: what came out plus what was counted is every line.
+        wait_for_line "$BATS_TEST_TMPDIR/out" '^(connection from|closed connection from) ' 10 $((6000 - lost))
+        [ "$(count_lines "$BATS_TEST_TMPDIR/out" '^(connection from|closed connection from) ')" -eq $((6000 - lost)) ]
+        [ "$(count_lines "$ECHOD_ERR" 'lines were lost')" -eq 1 ]
+        echod_stop
+}
+
+@test "-v with stdout a pipe nobody reads: SIGTERM with clients open exits after the drain timeout" {
+        echod_start_unread_pipe -v --drain-timeout 2 "127.0.0.1:$PORT"
+        go=$BATS_TEST_TMPDIR/go
+        "$PY" "$STRESS" hold 127.0.0.1 "$PORT" --clients 2000 --go-file "$go" --timeout 60 \
+                >"$BATS_TEST_TMPDIR/hold.out" 2>&1 &
+        track_pid $!
+        wait_for_line "$BATS_TEST_TMPDIR/hold.out" '^connected 2000 clients' 30
+        kill -TERM "$ECHOD_PID"
+        # 2 s of drain, at most 1 s for the log, and a margin for a loaded machine.
+        wait_gone "$ECHOD_PID" 8
+        status=0
+        wait "$ECHOD_PID" || status=$?
+        [ "$status" = 0 ]
+        assert_no_sanitizer_report "$ECHOD_ERR"
+}
