@@ -33,6 +33,7 @@ struct context {
         int connected_fd;               /* a client handed over (Accept=yes, inetd nowait), or -1 */
         struct server *servers;         /* one per worker; [0] runs in the main thread */
         size_t n_servers;
+        size_t n_servers_init;          /* servers[0..n) went through server_init() */
         pthread_t *threads;             /* threads[i] runs servers[i + 1] */
         size_t n_threads;
         struct watch signal_watch;
@@ -278,6 +279,7 @@ static int context_serve(struct context *ctx) {
                 return log_errno(-ENOMEM, "cannot set up workers");
         for (size_t i = 0; i < ctx->n_servers; i++) {
                 r = server_init(&ctx->servers[i], &ctx->config, &ctx->stats, per_worker, ctx->fds, ctx->n_fds);
+                ctx->n_servers_init = i + 1;
                 if (r < 0)
                         return log_errno(r, "cannot set up event loop");
         }
@@ -323,7 +325,9 @@ static void context_finish(struct context *ctx) {
                 for (size_t i = 0; i < ctx->n_threads; i++)
                         pthread_join(ctx->threads[i], NULL);
         }
-        for (size_t i = 0; i < ctx->n_servers; i++)
+        /* Only those server_init() saw: a zeroed one would hold fd 0 as its epoll and eventfd,
+         * and fd 0 is a passed socket under --inetd. */
+        for (size_t i = 0; i < ctx->n_servers_init; i++)
                 server_finish(&ctx->servers[i]);
         free(ctx->servers);
         free(ctx->threads);

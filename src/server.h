@@ -62,7 +62,9 @@ struct server {
 int server_init(struct server *s, const struct config *c, struct stats *stats,
                 size_t max_connections, const int *fds, size_t n);
 
-/* Closes every connection and frees everything server_init() made; accepts a zeroed server. */
+/* Closes every connection and frees everything server_init() made, whether it succeeded or
+ * not. Only for a server that went through server_init(): in a zeroed one fd 0 looks like an
+ * epoll and an eventfd of its own. */
 void server_finish(struct server *s);
 
 /* Serves the connected stream socket fd (Accept=yes, inetd nowait) as one client; takes

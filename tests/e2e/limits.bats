@@ -74,3 +74,23 @@ echod_start_unread_pipe() {
         [ "$status" = 0 ]
         assert_no_sanitizer_report "$ECHOD_ERR"
 }
+
+@test "--inetd wait with fd 0 a listening socket: an EMFILE in start-up closes fd 0 once, exit 1" {
+        command -v strace >/dev/null || skip "strace is not installed"
+        trace=$BATS_TEST_TMPDIR/strace
+        # fd 0 a listening socket, as inetd's wait mode passes it, and no other; 5 fds are enough for the
+        # first worker's epoll and eventfd, not for all four.
+        run -1 "$PY" -c '
+import os, socket, sys
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen()
+s.setblocking(False)
+os.dup2(s.fileno(), 0)
+os.closerange(3, 65536)
+os.execvp(sys.argv[1], sys.argv[1:])' strace -f -qq -e trace=close,epoll_create1 -o "$trace" \
+                prlimit --nofile=5:5 -- "$ECHOD" --inetd --workers 4
+        cat "$trace"
+        grep -q 'epoll_create1(.*EMFILE' "$trace"
+        [ "$(grep -cE 'close\(0\)' "$trace")" -eq 1 ]
+}
