@@ -44,12 +44,6 @@ void log_finish(unsigned timeout_ms);
 /* Nonzero when -v (level 1) or -vv (level 2) lines are wanted. */
 int log_verbosity(void);
 
-/* Copies the NUL-terminated in to out[size], making it safe for one log line: C0 controls, DEL,
- * C1 controls (raw bytes or UTF-8 U+0080..U+009F) and every byte that is not part of valid
- * UTF-8 become \xNN; the rest is copied. Cut at a whole character or escape if out is too
- * small. Returns the length written. log_full() applies it to every message. */
-size_t log_defuse(char *out, size_t size, const char *in);
-
 /* Logs one line at syslog priority `prio` (LOG_ERR ... LOG_DEBUG). Preserves errno. */
 void log_full(int prio, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -3,7 +3,7 @@
 # the log never blocks the loop, the limits are exact across workers, signals during a drain.
 # Everything on loopback or in network namespaces made here.
 
-load helpers
+load "../helpers/common"
 
 STRESS=$ROOT/tests/helpers/stress.py
 CONCURRENT=$ROOT/tests/helpers/concurrent_clients.py

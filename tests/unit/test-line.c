@@ -1,14 +1,14 @@
-/* test-log - log_defuse(): what reaches a log line from argv, the environment or the network. */
+/* test-line - line_defuse(): what reaches a log line from argv, the environment or the network. */
 #include <stdio.h>
 #include <string.h>
 
-#include "log.h"
+#include "line.h"
 
 static int failures;
 
 static void expect(const char *in, size_t size, const char *want) {
         char got[256];
-        size_t n = log_defuse(got, size, in);
+        size_t n = line_defuse(got, size, in);
 
         if (strcmp(got, want) != 0 || n != strlen(want)) {
                 printf("FAIL: defuse(\"");
