@@ -194,6 +194,7 @@ int connection_create(struct server *s, int fd, const struct sockaddr *peer, soc
         c = calloc(1, sizeof *c);
         if (!c) {
                 close(fd);
+                server_slot_release(s);
                 return -ENOMEM;
         }
         watch_init(&c->watch, fd, connection_dispatch);
@@ -211,7 +212,6 @@ int connection_create(struct server *s, int fd, const struct sockaddr *peer, soc
                 s->oldest = c;
         s->newest = c;
         s->n_connections++;
-        atomic_fetch_add_explicit(&s->stats->connections, 1, memory_order_relaxed);
         atomic_fetch_add_explicit(&s->stats->served, 1, memory_order_relaxed);
         if (log_verbosity() >= 1)
                 connection_log(c, NULL);

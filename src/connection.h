@@ -23,7 +23,8 @@ struct connection {
         struct sockaddr_storage peer;
 };
 
-/* Takes ownership of the connected stream socket fd (closed on failure too), links the
+/* Takes ownership of the connected stream socket fd (closed on failure too) and of one slot the
+ * caller took in s->stats->connections (given back when the connection ends), links the
  * connection into s and starts watching it. fd may be in blocking mode: every call on it says
  * MSG_DONTWAIT. Returns 0 or -errno. */
 int connection_create(struct server *s, int fd, const struct sockaddr *peer, socklen_t peer_len);

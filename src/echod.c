@@ -255,7 +255,7 @@ static int signals_setup(struct context *ctx) {
 }
 
 static int context_serve(struct context *ctx) {
-        size_t fds, limit, per_worker;
+        size_t fds, limit;
         int r;
 
         /* A connected socket is one client: one loop serves it. */
@@ -271,14 +271,13 @@ static int context_serve(struct context *ctx) {
         if (limit > connections_for_fds(fds))
                 log_warning("--max-connections %zu is more than the %zu file descriptors allow "
                             "(RLIMIT_NOFILE); accepting pauses whenever they run out", limit, fds);
-        per_worker = (limit + ctx->n_servers - 1) / ctx->n_servers;
 
         ctx->servers = calloc(ctx->n_servers, sizeof *ctx->servers);
         ctx->threads = calloc(ctx->n_servers, sizeof *ctx->threads);
         if (!ctx->servers || !ctx->threads)
                 return log_errno(-ENOMEM, "cannot set up workers");
         for (size_t i = 0; i < ctx->n_servers; i++) {
-                r = server_init(&ctx->servers[i], &ctx->config, &ctx->stats, per_worker, ctx->fds, ctx->n_fds);
+                r = server_init(&ctx->servers[i], &ctx->config, &ctx->stats, limit, ctx->fds, ctx->n_fds);
                 ctx->n_servers_init = i + 1;
                 if (r < 0)
                         return log_errno(r, "cannot set up event loop");

@@ -32,13 +32,38 @@ static void server_watch_listeners(struct server *s, bool on) {
         }
 }
 
-/* Listening is on while not draining, below the connection limit and not out of fds. */
+/* Listening is on while not draining, below the connection limit (of all workers together)
+ * and not out of fds. */
 static bool server_may_accept(const struct server *s) {
-        return !s->draining && !s->accept_paused && s->n_connections < s->max_connections;
+        return !s->draining && !s->accept_paused &&
+               atomic_load_explicit(&s->stats->connections, memory_order_relaxed) < s->max_connections;
+}
+
+/* Takes one of the max_connections slots shared by every worker, or says there is none: the
+ * count is exact, whatever the number of workers. */
+static bool server_slot_take(struct server *s) {
+        uint_fast64_t n = atomic_load_explicit(&s->stats->connections, memory_order_relaxed);
+
+        do {
+                if (n >= s->max_connections) {
+                        s->at_limit = true;
+                        return false;
+                }
+        } while (!atomic_compare_exchange_weak(&s->stats->connections, &n, n + 1));
+        return true;
+}
+
+void server_slot_release(struct server *s) {
+        atomic_fetch_sub_explicit(&s->stats->connections, 1, memory_order_relaxed);
 }
 
 static void server_update_accepting(struct server *s) {
-        server_watch_listeners(s, server_may_accept(s));
+        bool on = server_may_accept(s);
+
+        /* Off for the limit: a close, here or (seen at the tick) in another worker, turns it on. */
+        if (!on && !s->draining && !s->accept_paused)
+                s->at_limit = true;
+        server_watch_listeners(s, on);
 }
 
 /* Errors of accept(2) that concern one would-be client only (accept(2), "Error handling"). */
@@ -108,10 +133,13 @@ static void listener_accept(struct listener *l) {
                         server_resume_accepting(s);
                         break;
                 }
+                if (!server_slot_take(s))
+                        break;
                 fd = accept4(l->watch.fd, (struct sockaddr *) &peer, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
                 if (fd < 0) {
                         int err = errno;
 
+                        server_slot_release(s);
                         if (err == EAGAIN || err == EWOULDBLOCK) {
                                 server_resume_accepting(s);
                                 break;
@@ -176,11 +204,12 @@ static void server_check_done(struct server *s) {
 
 void server_connection_gone(struct server *s) {
         s->n_connections--;
-        atomic_fetch_sub_explicit(&s->stats->connections, 1, memory_order_relaxed);
+        server_slot_release(s);
         if (s->n_connections == 0)
                 s->idle_since_ms = s->loop.now_ms;
-        if (s->accept_paused || s->n_connections + 1 == s->max_connections) {
+        if (s->accept_paused || s->at_limit) {
                 s->accept_paused = false;
+                s->at_limit = false;
                 server_update_accepting(s);
         }
         server_check_done(s);
@@ -235,6 +264,11 @@ static void server_tick(void *userdata) {
                 for (size_t i = 0; i < s->n_listeners && server_may_accept(s); i++)
                         if (s->listeners[i].socktype == SOCK_STREAM && !s->listeners[i].failed)
                                 listener_accept(&s->listeners[i]);
+        }
+        /* A slot freed by another worker: this one has no close of its own to notice it. */
+        if (s->at_limit && server_may_accept(s)) {
+                s->at_limit = false;
+                server_update_accepting(s);
         }
         server_close_idle(s);
         if (s->draining && s->loop.now_ms >= s->drain_deadline_ms && s->n_connections > 0) {
@@ -340,6 +374,8 @@ int server_adopt(struct server *s, int fd) {
 
         if (getpeername(fd, (struct sockaddr *) &peer, &len) < 0)
                 len = 0;
+        /* The one client of an Accept=yes or inetd nowait instance: no limit to check. */
+        atomic_fetch_add_explicit(&s->stats->connections, 1, memory_order_relaxed);
         return connection_create(s, fd, len ? (struct sockaddr *) &peer : NULL, len);
 }
 

@@ -44,7 +44,8 @@ struct server {
         size_t n_listeners;
         struct connection *oldest, *newest;     /* idle order */
         size_t n_connections;
-        size_t max_connections;
+        size_t max_connections;                 /* of all workers together (stats->connections) */
+        bool at_limit;                          /* a slot was wanted and none was free */
         bool accept_paused;                     /* out of fds: retry at the next tick or close */
         bool draining;
         uint64_t drain_deadline_ms;
@@ -58,7 +59,8 @@ struct server {
 /* Prepares s to watch fds[0..n), listening stream or datagram sockets that stay owned by the
  * caller. They may be in blocking mode (systemd passes them so unless NonBlocking=yes): a
  * blocking listener is only accepted on after poll() says a client waits, so only one server
- * may watch it. Returns 0 or -errno; call server_finish() either way. */
+ * may watch it. max_connections is the limit for every server sharing stats, together.
+ * Returns 0 or -errno; call server_finish() either way. */
 int server_init(struct server *s, const struct config *c, struct stats *stats,
                 size_t max_connections, const int *fds, size_t n);
 
@@ -84,6 +86,10 @@ void server_request_stop(struct server *s);
 
 /* True when fd lacks O_NONBLOCK. */
 bool fd_is_blocking(int fd);
+
+/* Gives back a connection slot taken before connection_create() (which does so itself when it
+ * fails before the connection is linked). */
+void server_slot_release(struct server *s);
 
 /* Called by connections: the connection was unlinked and its fd closed. */
 void server_connection_gone(struct server *s);

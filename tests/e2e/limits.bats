@@ -94,3 +94,27 @@ os.execvp(sys.argv[1], sys.argv[1:])' strace -f -qq -e trace=close,epoll_create1
         grep -q 'epoll_create1(.*EMFILE' "$trace"
         [ "$(grep -cE 'close\(0\)' "$trace")" -eq 1 ]
 }
+
+@test "--max-connections 1 --workers 4: one client at a time, all served" {
+        echod_start -v --max-connections 1 --workers 4 "127.0.0.1:$PORT"
+        go=$BATS_TEST_TMPDIR/go
+        "$PY" "$STRESS" hold 127.0.0.1 "$PORT" --clients 6 --go-file "$go" --timeout 30 \
+                >"$BATS_TEST_TMPDIR/hold.out" 2>&1 &
+        hold=$!
+        track_pid "$hold"
+        wait_for_line "$BATS_TEST_TMPDIR/hold.out" '^connected 6 clients'
+        wait_for_line "$ECHOD_OUT" '^connection from ' 5 1
+        # A few ticks (250 ms) for any of the four workers to (wrongly) accept a second.
+        sleep 1
+        [ "$(count_lines "$ECHOD_OUT" '^connection from ')" -eq 1 ]
+        touch "$go"
+        wait_gone "$hold" 30
+        cat "$BATS_TEST_TMPDIR/hold.out" "$ECHOD_OUT" "$ECHOD_ERR"
+        wait "$hold"
+        grep -q '^6 of 6 clients intact' "$BATS_TEST_TMPDIR/hold.out"
+        # One at a time: every "connection from" but the first follows a close.
+        awk '/^connection from / { if (open) bad = 1; open = 1 } /^closed connection from / { open = 0 }
+             END { exit bad }' "$ECHOD_OUT"
+        [ "$(count_lines "$ECHOD_OUT" '^closed connection from ')" -eq 6 ]
+        echod_stop
+}
