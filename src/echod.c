@@ -2,7 +2,9 @@
  * The only file that knows every other module. */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +38,9 @@ struct context {
         size_t n_servers_init;          /* servers[0..n) went through server_init() */
         pthread_t *threads;             /* threads[i] runs servers[i + 1] */
         size_t n_threads;
+        atomic_size_t workers_running;  /* threads whose loop has not returned yet */
+        bool stopping;                  /* draining (a signal or --exit-idle) */
+        bool stopped_now;               /* a second signal cut the drain short: exit status 1 */
         struct watch signal_watch;
 };
 
@@ -199,10 +204,20 @@ static enum log_target log_target_for(bool inetd) {
 }
 
 static void context_stop(struct context *ctx, const char *why) {
+        ctx->stopping = true;
         status_stopping(&ctx->status, why);
         server_stop(&ctx->servers[0]);
         for (size_t i = 1; i < ctx->n_servers; i++)
-                server_request_stop(&ctx->servers[i]);
+                server_request_stop(&ctx->servers[i], false);
+}
+
+/* A second signal during the drain: whoever sent it does not want to wait. */
+static void context_stop_now(struct context *ctx) {
+        ctx->stopped_now = true;
+        status_stopping(&ctx->status, "stopping at once");
+        server_stop_now(&ctx->servers[0]);
+        for (size_t i = 1; i < ctx->n_servers; i++)
+                server_request_stop(&ctx->servers[i], true);
 }
 
 static void signal_dispatch(struct watch *w, uint32_t events) {
@@ -212,6 +227,12 @@ static void signal_dispatch(struct watch *w, uint32_t events) {
 
         if (read(w->fd, &si, sizeof si) != sizeof si)
                 return;
+        if (ctx->stopping) {
+                log_warning("SIG%s received during the drain: closing every connection now",
+                            sigabbrev_np((int) si.ssi_signo));
+                context_stop_now(ctx);
+                return;
+        }
         snprintf(why, sizeof why, "SIG%s received, draining", sigabbrev_np((int) si.ssi_signo));
         if (log_verbosity() >= 1)
                 log_info("%s", why);
@@ -229,11 +250,23 @@ static void main_tick(struct server *s) {
 
 static void *worker_run(void *userdata) {
         struct server *s = userdata;
+        struct context *ctx = s->hook_userdata;
         int r = server_run(s);
 
         if (r < 0)
                 log_errno(r, "worker loop failed");
+        atomic_fetch_sub(&ctx->workers_running, 1);
         return NULL;
+}
+
+/* The main worker is done (drained, or idle): the others may still be draining, and a second
+ * signal must still reach them. */
+static void context_wait_workers(struct context *ctx) {
+        struct pollfd p = { .fd = ctx->signal_watch.fd, .events = POLLIN };
+
+        while (atomic_load(&ctx->workers_running) > 0)
+                if (poll(&p, 1, 100) > 0)
+                        signal_dispatch(&ctx->signal_watch, EPOLLIN);
 }
 
 static int signals_setup(struct context *ctx) {
@@ -244,6 +277,8 @@ static int signals_setup(struct context *ctx) {
         sigemptyset(&mask);
         sigaddset(&mask, SIGTERM);
         sigaddset(&mask, SIGINT);
+        /* A closed terminal: drain as for SIGTERM rather than die mid-transfer. */
+        sigaddset(&mask, SIGHUP);
         /* Blocked before any thread starts, so that every thread inherits the mask. */
         if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
                 return -errno;
@@ -303,9 +338,13 @@ static int context_serve(struct context *ctx) {
         if (r < 0)
                 log_errno(r, "cannot start the log writer; lines are written directly");
         for (size_t i = 1; i < ctx->n_servers; i++) {
+                ctx->servers[i].hook_userdata = ctx;
+                atomic_fetch_add(&ctx->workers_running, 1);
                 r = -pthread_create(&ctx->threads[ctx->n_threads], NULL, worker_run, &ctx->servers[i]);
-                if (r < 0)
+                if (r < 0) {
+                        atomic_fetch_sub(&ctx->workers_running, 1);
                         return log_errno(r, "cannot start worker %zu", i);
+                }
                 ctx->n_threads++;
         }
 
@@ -314,13 +353,14 @@ static int context_serve(struct context *ctx) {
         r = server_run(&ctx->servers[0]);
         if (r < 0)
                 return log_errno(r, "event loop failed");
+        context_wait_workers(ctx);
         return 0;
 }
 
 static void context_finish(struct context *ctx) {
         if (ctx->n_threads > 0) {
                 for (size_t i = 1; i < ctx->n_servers; i++)
-                        server_request_stop(&ctx->servers[i]);
+                        server_request_stop(&ctx->servers[i], false);
                 for (size_t i = 0; i < ctx->n_threads; i++)
                         pthread_join(ctx->threads[i], NULL);
         }
@@ -384,7 +424,7 @@ int main(int argc, char **argv) {
                 }
         }
 
-        status = context_serve(&ctx) < 0 ? EXIT_RUNTIME : EXIT_OK;
+        status = context_serve(&ctx) < 0 || ctx.stopped_now ? EXIT_RUNTIME : EXIT_OK;
         context_finish(&ctx);
         log_release(false);
         log_finish(LOG_FINISH_MS);

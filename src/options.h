@@ -7,7 +7,8 @@
 /* Exit statuses of echod; the man page's table lists the same. */
 enum {
         EXIT_OK = 0,
-        EXIT_RUNTIME = 1,       /* a failure while serving (out of memory, epoll) */
+        EXIT_RUNTIME = 1,       /* a failure while serving (out of memory, epoll), or a second
+                                 * SIGTERM/SIGINT/SIGHUP that cut the drain short */
         EXIT_USAGE = 2,         /* a bad option, argument or address */
         EXIT_RESOLVE = 3,       /* a host or service name that does not resolve */
         EXIT_BIND = 4,          /* a socket could not be created, bound or listened on */

@@ -290,19 +290,34 @@ void server_stop(struct server *s) {
         server_check_done(s);
 }
 
+void server_stop_now(struct server *s) {
+        server_stop(s);
+        if (s->n_connections > 0)
+                log_warning("stopping at once: closing %zu connections that are still open", s->n_connections);
+        while (s->oldest)
+                connection_destroy(s->oldest);
+        server_check_done(s);
+}
+
+/* The eventfd adds up what is written: 1 for a stop, STOP_NOW for a stop at once. */
+#define STOP_NOW (UINT64_C(1) << 32)
+
 static void server_stop_dispatch(struct watch *w, uint32_t events) {
         struct server *s = container_of(w, struct server, stop_watch);
-        uint64_t v;
+        uint64_t v = 0;
 
         if (read(w->fd, &v, sizeof v) < 0 && errno != EAGAIN)
                 log_errno(-errno, "cannot read stop event");
-        server_stop(s);
+        if (v >= STOP_NOW)
+                server_stop_now(s);
+        else
+                server_stop(s);
 }
 
-void server_request_stop(struct server *s) {
-        uint64_t one = 1;
+void server_request_stop(struct server *s, bool now) {
+        uint64_t v = now ? STOP_NOW : 1;
 
-        if (write(s->stop_watch.fd, &one, sizeof one) < 0)
+        if (write(s->stop_watch.fd, &v, sizeof v) < 0)
                 log_errno(-errno, "cannot signal worker to stop");
 }
 

@@ -53,7 +53,7 @@ struct server {
         uint8_t *datagram;                      /* scratch for one UDP datagram */
         struct watch stop_watch;                /* eventfd: server_request_stop() from another thread */
         void (*tick_hook)(struct server *s);    /* the main worker's periodic work */
-        void *hook_userdata;
+        void *hook_userdata;                    /* for tick_hook; echod.c keeps its context here */
 };
 
 /* Prepares s to watch fds[0..n), listening stream or datagram sockets that stay owned by the
@@ -81,8 +81,13 @@ int server_run(struct server *s);
  * called from s's own thread (or before server_run). */
 void server_stop(struct server *s);
 
-/* Asks s to stop as server_stop() does; safe from any thread. */
-void server_request_stop(struct server *s);
+/* Stops accepting and closes every open connection at once (pending bytes discarded); the loop
+ * then returns. From s's own thread. */
+void server_stop_now(struct server *s);
+
+/* Asks s to stop as server_stop() does, or with `now` as server_stop_now() does; safe from any
+ * thread. */
+void server_request_stop(struct server *s, bool now);
 
 /* True when fd lacks O_NONBLOCK. */
 bool fd_is_blocking(int fd);

@@ -118,3 +118,56 @@ os.execvp(sys.argv[1], sys.argv[1:])' strace -f -qq -e trace=close,epoll_create1
         [ "$(count_lines "$ECHOD_OUT" '^closed connection from ')" -eq 6 ]
         echod_stop
 }
+
+@test "SIGHUP drains as SIGTERM does: transfers in flight on two workers finish, exit 0" {
+        echod_start --drain-timeout 60 --workers 2 "127.0.0.1:$PORT"
+        "$PY" "$STRESS" run 127.0.0.1 "$PORT" --clients 10 --bytes 1048576 --max-piece 65536 \
+                --read-delay 0.3 --read-rate 2000000 --progress-at 0.5 --timeout 60 \
+                >"$BATS_TEST_TMPDIR/run.out" 2>&1 &
+        run_pid=$!
+        track_pid "$run_pid"
+        wait_for_line "$BATS_TEST_TMPDIR/run.out" '^progress' 30
+        kill -HUP "$ECHOD_PID"
+        wait_gone "$run_pid" 60
+        cat "$BATS_TEST_TMPDIR/run.out"
+        wait "$run_pid"
+        grep -q '^10 of 10 clients intact' "$BATS_TEST_TMPDIR/run.out"
+        wait_gone "$ECHOD_PID" 10
+        status=0
+        wait "$ECHOD_PID" || status=$?
+        [ "$status" = 0 ]
+        assert_no_sanitizer_report "$ECHOD_ERR"
+}
+
+# second_signal SIGNAL: 40 idle clients on four workers, a drain of 600 s, then SIGNAL twice.
+second_signal() {
+        echod_start -v --drain-timeout 600 --workers 4 "127.0.0.1:$PORT"
+        go=$BATS_TEST_TMPDIR/go
+        "$PY" "$STRESS" hold 127.0.0.1 "$PORT" --clients 40 --go-file "$go" --timeout 60 \
+                >"$BATS_TEST_TMPDIR/hold.out" 2>&1 &
+        track_pid $!
+        wait_for_line "$BATS_TEST_TMPDIR/hold.out" '^connected 40 clients'
+        wait_for_line "$ECHOD_OUT" '^connection from ' 10 40
+        kill -TERM "$ECHOD_PID"
+        wait_for_line "$ECHOD_OUT" '^SIGTERM received, draining'
+        ! pid_gone "$ECHOD_PID"
+        kill "-$1" "$ECHOD_PID"
+        # Far less than the 600 s of drain.
+        wait_gone "$ECHOD_PID" 10
+        status=0
+        wait "$ECHOD_PID" || status=$?
+        [ "$status" = 1 ]
+        grep -q "^echod: SIG$1 received during the drain: closing every connection now" "$ECHOD_ERR"
+        # Every worker closed what it held: 40 in all.
+        closed=$(sed -n 's/^echod: stopping at once: closing \([0-9]*\) connections.*/\1/p' "$ECHOD_ERR" | awk "{ n += \$1 } END { print n }")
+        [ "$closed" -eq 40 ]
+        assert_no_sanitizer_report "$ECHOD_ERR"
+}
+
+@test "a second SIGTERM during a long drain closes what is left in every worker, exit 1" {
+        second_signal TERM
+}
+
+@test "SIGINT during a long drain after SIGTERM: the same" {
+        second_signal INT
+}
