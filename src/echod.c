@@ -289,8 +289,25 @@ static int signals_setup(struct context *ctx) {
         return 0;
 }
 
+/* Puts the stream sockets of ctx->fds first and returns how many there are: the datagram
+ * sockets after them go to the first worker only (one source table, one global rate). */
+static size_t fds_streams_first(struct context *ctx) {
+        size_t n_stream = 0;
+
+        for (size_t i = 0; i < ctx->n_fds; i++) {
+                int type = 0, fd = ctx->fds[i];
+                socklen_t len = sizeof type;
+
+                if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0 || type != SOCK_STREAM)
+                        continue;
+                memmove(ctx->fds + n_stream + 1, ctx->fds + n_stream, (i - n_stream) * sizeof *ctx->fds);
+                ctx->fds[n_stream++] = fd;
+        }
+        return n_stream;
+}
+
 static int context_serve(struct context *ctx) {
-        size_t fds, limit;
+        size_t fds, limit, n_stream;
         int r;
 
         /* A connected socket is one client: one loop serves it. */
@@ -311,8 +328,10 @@ static int context_serve(struct context *ctx) {
         ctx->threads = calloc(ctx->n_servers, sizeof *ctx->threads);
         if (!ctx->servers || !ctx->threads)
                 return log_errno(-ENOMEM, "cannot set up workers");
+        n_stream = fds_streams_first(ctx);
         for (size_t i = 0; i < ctx->n_servers; i++) {
-                r = server_init(&ctx->servers[i], &ctx->config, &ctx->stats, limit, ctx->fds, ctx->n_fds);
+                r = server_init(&ctx->servers[i], &ctx->config, &ctx->stats, limit, ctx->fds,
+                                i == 0 ? ctx->n_fds : n_stream);
                 ctx->n_servers_init = i + 1;
                 if (r < 0)
                         return log_errno(r, "cannot set up event loop");

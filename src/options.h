@@ -29,7 +29,12 @@ struct config {
         unsigned exit_idle_s;           /* 0: never */
         unsigned workers;
         size_t buffer_size;
+        unsigned udp_rate;              /* datagrams a second echoed to one source; 0: no limit */
+        unsigned udp_global_rate;       /* datagrams a second echoed in all; 0: no limit */
 };
+
+#define ECHOD_DEFAULT_UDP_RATE 50
+#define ECHOD_DEFAULT_UDP_GLOBAL_RATE 5000
 
 /* Fills *c from argv. Returns >0 to run, 0 to exit successfully (--help, --version, after
  * printing), or <0 after printing one line naming the bad argument (exit with EXIT_USAGE). */

@@ -10,6 +10,7 @@
 
 #include "buffer.h"
 #include "log.h"
+#include "datagram.h"
 #include "loop.h"
 #include "options.h"
 
@@ -19,6 +20,7 @@ struct stats {
         atomic_uint_fast64_t served;            /* accepted since start */
         atomic_uint_fast64_t bytes;             /* echoed since start */
         atomic_uint_fast64_t datagrams;         /* UDP datagrams echoed since start */
+        atomic_uint_fast64_t datagrams_dropped[DATAGRAM_DROP_REASONS];  /* without a reply, by reason */
         /* Out of fds, shared by the workers: from a failed accept until one finds no client
          * waiting; the warning at most once a minute, and one "again" line per warning. */
         atomic_bool out_of_fds;
@@ -50,7 +52,7 @@ struct server {
         bool draining;
         uint64_t drain_deadline_ms;
         uint64_t idle_since_ms;                 /* when the last connection closed */
-        uint8_t *datagram;                      /* scratch for one UDP datagram */
+        struct datagram *udp;                   /* the datagram sockets' state, if it has any */
         struct watch stop_watch;                /* eventfd: server_request_stop() from another thread */
         void (*tick_hook)(struct server *s);    /* the main worker's periodic work */
         void *hook_userdata;                    /* for tick_hook; echod.c keeps its context here */
@@ -59,8 +61,10 @@ struct server {
 /* Prepares s to watch fds[0..n), listening stream or datagram sockets that stay owned by the
  * caller. They may be in blocking mode (systemd passes them so unless NonBlocking=yes): a
  * blocking listener is only accepted on after poll() says a client waits, so only one server
- * may watch it. max_connections is the limit for every server sharing stats, together.
- * Returns 0 or -errno; call server_finish() either way. */
+ * may watch it. Datagram sockets are echoed on (datagram.h) whether or not accepting is paused;
+ * give them to one server only, since each server keeps its own rates. max_connections is the
+ * limit for every server sharing stats, together. Returns 0 or -errno; call server_finish()
+ * either way. */
 int server_init(struct server *s, const struct config *c, struct stats *stats,
                 size_t max_connections, const int *fds, size_t n);
 
