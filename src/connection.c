@@ -70,6 +70,8 @@ void connection_destroy(struct connection *c) {
         /* Closing the fd removes it from epoll. */
         close(c->watch.fd);
         buffer_pool_detach(&s->pool, &c->buf);
+        if (c->source)
+                sources_release(s->per_source, c->source);
         free(c);
         server_connection_gone(s);
 }
@@ -187,7 +189,8 @@ fail:
         connection_destroy(c);
 }
 
-int connection_create(struct server *s, int fd, const struct sockaddr *peer, socklen_t peer_len) {
+int connection_create(struct server *s, int fd, const struct sockaddr *peer, socklen_t peer_len,
+                      struct source *source) {
         struct connection *c;
         int r;
 
@@ -195,8 +198,11 @@ int connection_create(struct server *s, int fd, const struct sockaddr *peer, soc
         if (!c) {
                 close(fd);
                 server_slot_release(s);
+                if (source)
+                        sources_release(s->per_source, source);
                 return -ENOMEM;
         }
+        c->source = source;
         watch_init(&c->watch, fd, connection_dispatch);
         c->server = s;
         if (peer_len > sizeof c->peer)

@@ -19,12 +19,15 @@
 #include "log.h"
 #include "options.h"
 #include "server.h"
+#include "sources.h"
 #include "status.h"
 
 /* fds kept back from the connection limit: listeners, epoll, eventfds, signalfd, syslog. */
 #define FDS_RESERVED 32
 /* At exit, how long queued log lines may take to go out before a stuck reader is abandoned. */
 #define LOG_FINISH_MS 1000
+/* --max-per-source table: at most twice this many slots (about 5 MiB). */
+#define PER_SOURCE_SLOTS_MAX (1u << 16)
 
 struct context {
         struct config config;
@@ -42,6 +45,7 @@ struct context {
         bool stopping;                  /* draining (a signal or --exit-idle) */
         bool stopped_now;               /* a second signal cut the drain short: exit status 1 */
         struct watch signal_watch;
+        struct sources per_source;      /* --max-per-source, shared by the workers */
 };
 
 static int fds_append(struct context *ctx, int fd) {
@@ -328,6 +332,14 @@ static int context_serve(struct context *ctx) {
         ctx->threads = calloc(ctx->n_servers, sizeof *ctx->threads);
         if (!ctx->servers || !ctx->threads)
                 return log_errno(-ENOMEM, "cannot set up workers");
+        if (ctx->config.max_per_source > 0) {
+                /* Twice the most sources that can hold a connection at once (sources.h), so
+                 * that a source practically always finds a slot; bounded whatever the limit. */
+                r = sources_init(&ctx->per_source, 2 * (limit < PER_SOURCE_SLOTS_MAX ? limit : PER_SOURCE_SLOTS_MAX),
+                                 NULL, true);
+                if (r < 0)
+                        return log_errno(r, "cannot set up --max-per-source");
+        }
         n_stream = fds_streams_first(ctx);
         for (size_t i = 0; i < ctx->n_servers; i++) {
                 r = server_init(&ctx->servers[i], &ctx->config, &ctx->stats, limit, ctx->fds,
@@ -335,6 +347,8 @@ static int context_serve(struct context *ctx) {
                 ctx->n_servers_init = i + 1;
                 if (r < 0)
                         return log_errno(r, "cannot set up event loop");
+                if (ctx->config.max_per_source > 0)
+                        ctx->servers[i].per_source = &ctx->per_source;
         }
         if (ctx->connected_fd >= 0) {
                 r = server_adopt(&ctx->servers[0], ctx->connected_fd);
@@ -389,6 +403,7 @@ static void context_finish(struct context *ctx) {
                 server_finish(&ctx->servers[i]);
         free(ctx->servers);
         free(ctx->threads);
+        sources_finish(&ctx->per_source);
         if (ctx->signal_watch.fd >= 0)
                 close(ctx->signal_watch.fd);
         if (ctx->connected_fd >= 0)

@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "address.h"
 #include "connection.h"
 #include "log.h"
 
@@ -18,6 +19,7 @@
 #define ACCEPT_BATCH 64
 #define TICK_MS 250
 #define FD_WARNING_INTERVAL_MS 60000
+#define PER_SOURCE_NOTICE_INTERVAL_MS 60000
 /* Spare ring storage kept for reuse, in bytes, whatever the buffer size. */
 #define POOL_SPARE_BYTES (4u << 20)
 
@@ -124,12 +126,41 @@ static bool listener_has_client(const struct listener *l) {
         return !l->blocking || (poll(&p, 1, 0) > 0 && (p.revents & POLLIN));
 }
 
+/* --max-per-source: takes one of the peer's connections in the shared table, or says no (the
+ * caller closes the connection unread). Sources without an address (AF_UNIX) are not limited. */
+static int server_source_take(struct server *s, const struct sockaddr *peer, socklen_t len,
+                              struct source **ret) {
+        struct source_key k;
+        uint_fast64_t last, refused;
+        int r;
+
+        *ret = NULL;
+        if (!s->per_source || source_key_from_sockaddr(peer, len, &k) < 0)
+                return 0;
+        r = sources_acquire(s->per_source, &k, s->config->max_per_source, s->loop.now_ms, ret);
+        if (r == 0)
+                return 0;
+        refused = atomic_fetch_add(&s->stats->per_source_refused, 1) + 1;
+        last = atomic_load(&s->stats->per_source_noticed_ms);
+        if ((last == 0 || s->loop.now_ms - last >= PER_SOURCE_NOTICE_INTERVAL_MS) &&
+            atomic_compare_exchange_strong(&s->stats->per_source_noticed_ms, &last, s->loop.now_ms)) {
+                char host[NI_MAXHOST], port[NI_MAXSERV];
+
+                sockaddr_numeric(peer, len, host, port);
+                log_notice("closing connections from %s beyond --max-per-source %u "
+                           "(%llu closed so far; this notice at most once a minute)",
+                           host, s->config->max_per_source, (unsigned long long) refused);
+        }
+        return r;
+}
+
 static void listener_accept(struct listener *l) {
         struct server *s = l->server;
 
         for (int i = 0; i < ACCEPT_BATCH && server_may_accept(s); i++) {
                 struct sockaddr_storage peer;
                 socklen_t len = sizeof peer;
+                struct source *source;
                 int fd, r;
 
                 /* An empty queue ends a shortage as EAGAIN does. */
@@ -159,7 +190,12 @@ static void listener_accept(struct listener *l) {
                         l->failed = true;
                         break;
                 }
-                r = connection_create(s, fd, (struct sockaddr *) &peer, len);
+                if (server_source_take(s, (struct sockaddr *) &peer, len, &source) < 0) {
+                        close(fd);
+                        server_slot_release(s);
+                        continue;
+                }
+                r = connection_create(s, fd, (struct sockaddr *) &peer, len, source);
                 if (r < 0)
                         log_errno(r, "cannot set up a connection");
         }
@@ -400,7 +436,7 @@ int server_adopt(struct server *s, int fd) {
                 len = 0;
         /* The one client of an Accept=yes or inetd nowait instance: no limit to check. */
         atomic_fetch_add_explicit(&s->stats->connections, 1, memory_order_relaxed);
-        return connection_create(s, fd, len ? (struct sockaddr *) &peer : NULL, len);
+        return connection_create(s, fd, len ? (struct sockaddr *) &peer : NULL, len, NULL);
 }
 
 int server_run(struct server *s) {

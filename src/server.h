@@ -27,6 +27,10 @@ struct stats {
         atomic_bool fd_resume_pending;
         atomic_uint_fast64_t fd_warned_ms;
         struct ratelimit conn_errors;           /* "connection ... closed on error" lines */
+        atomic_uint_fast64_t per_source_refused;        /* closed at accept: --max-per-source */
+        atomic_uint_fast64_t per_source_noticed_ms;     /* the notice, at most once a minute */
+        /* Ring storage held by every connection (--max-memory). */
+        atomic_size_t ring_bytes;
 };
 
 struct listener {
@@ -52,6 +56,7 @@ struct server {
         bool draining;
         uint64_t drain_deadline_ms;
         uint64_t idle_since_ms;                 /* when the last connection closed */
+        struct sources *per_source;             /* shared, locked; NULL: no --max-per-source */
         struct datagram *udp;                   /* the datagram sockets' state, if it has any */
         struct watch stop_watch;                /* eventfd: server_request_stop() from another thread */
         void (*tick_hook)(struct server *s);    /* the main worker's periodic work */

@@ -171,3 +171,27 @@ second_signal() {
 @test "SIGINT during a long drain after SIGTERM: the same" {
         second_signal INT
 }
+
+@test "--max-per-source: 127.0.0.2 at its limit is closed unserved, 127.0.0.3 is served at once" {
+        echod_start -v --max-per-source 5 --workers 2 "127.0.0.1:$PORT"
+        run "$PY" "$HELPERS/per_source.py" 127.0.0.1 "$PORT" --limit 5 --refused 20
+        echo "$output"
+        assert_success
+        assert_line "127.0.0.2: 5 of 5 served"
+        assert_line "127.0.0.2 over the limit: 20 of 20 closed unserved"
+        assert_line "127.0.0.3: served"
+        assert_line "127.0.0.2 after one closed: served"
+        # Closed before a byte was read: no "connection from" line for them, and one notice.
+        [ "$(count_lines "$ECHOD_OUT" "^connection from \('127\.0\.0\.2'")" -ge 6 ]
+        [ "$(count_lines "$ECHOD_OUT" "^connection from \('127\.0\.0\.2'")" -le 7 ]
+        [ "$(count_lines "$ECHOD_OUT" '^closing connections from 127\.0\.0\.2 beyond --max-per-source 5')" -eq 1 ]
+        echod_stop
+}
+
+@test "--max-per-source 0 (the default) does not limit one source" {
+        echod_start --max-connections 100 "127.0.0.1:$PORT"
+        run "$PY" "$HELPERS/per_source.py" 127.0.0.1 "$PORT" --limit 30 --refused 0
+        assert_success
+        assert_line "127.0.0.2: 30 of 30 served"
+        echod_stop
+}
