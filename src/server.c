@@ -365,6 +365,7 @@ static int server_init_datagrams(struct server *s) {
 
 int server_init(struct server *s, const struct config *c, struct stats *stats,
                 size_t max_connections, const int *fds, size_t n) {
+        size_t spare;
         int r, efd;
 
         *s = (struct server) { .config = c, .stats = stats, .max_connections = max_connections };
@@ -372,10 +373,14 @@ int server_init(struct server *s, const struct config *c, struct stats *stats,
         r = loop_init(&s->loop);
         if (r < 0)
                 return r;
-        r = buffer_pool_init(&s->pool, c->buffer_size,
-                             c->buffer_size < POOL_SPARE_BYTES ? POOL_SPARE_BYTES / c->buffer_size : 1);
+        /* Spare rings are memory too: never more of them than --max-memory. */
+        spare = c->max_memory < POOL_SPARE_BYTES ? c->max_memory : POOL_SPARE_BYTES;
+        r = buffer_pool_init(&s->pool, c->buffer_size, spare / c->buffer_size);
         if (r < 0)
                 return r;
+        s->scratch = malloc(SCRATCH_SIZE);
+        if (!s->scratch)
+                return -ENOMEM;
         s->listeners = calloc(n ? n : 1, sizeof *s->listeners);
         if (!s->listeners)
                 return -ENOMEM;
@@ -418,6 +423,7 @@ void server_finish(struct server *s) {
                 server_watch_listeners(s, SOCK_DGRAM, false);
         }
         free(s->listeners);
+        free(s->scratch);
         if (s->udp)
                 datagram_finish(s->udp);
         free(s->udp);

@@ -33,6 +33,9 @@ struct stats {
         atomic_size_t ring_bytes;
 };
 
+/* What a connection without a ring (--max-memory spent) echoes per peek. */
+#define SCRATCH_SIZE 65536
+
 struct listener {
         struct watch watch;
         struct server *server;
@@ -56,6 +59,7 @@ struct server {
         bool draining;
         uint64_t drain_deadline_ms;
         uint64_t idle_since_ms;                 /* when the last connection closed */
+        uint8_t *scratch;                       /* SCRATCH_SIZE bytes: echo without a ring */
         struct sources *per_source;             /* shared, locked; NULL: no --max-per-source */
         struct datagram *udp;                   /* the datagram sockets' state, if it has any */
         struct watch stop_watch;                /* eventfd: server_request_stop() from another thread */

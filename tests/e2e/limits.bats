@@ -195,3 +195,44 @@ second_signal() {
         assert_line "127.0.0.2: 30 of 30 served"
         echod_stop
 }
+
+# Runs in a network namespace whose TCP buffers are capped at 64 KiB (as reliability.bats's RSS
+# test): each stalled client then pushes about 512 KiB towards echod, enough to fill its
+# 256 KiB ring, while the kernel's share stays small on a shared machine.
+@test "--max-memory: 200 stalled senders hold at most the budget, and a new client is served" {
+        local budget=4194304 clients=200
+        [ "$(id -u)" = 0 ] || skip "needs root for a network namespace"
+        NETNS=echod-mem-$$
+        ip netns add "$NETNS"
+        ip netns exec "$NETNS" ip link set lo up
+        ip netns exec "$NETNS" sysctl -q -w net.ipv4.tcp_wmem="4096 16384 65536" \
+                net.ipv4.tcp_rmem="4096 16384 65536"
+        export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=4
+        ECHOD_WRAP="ip netns exec $NETNS" echod_start --max-memory "$budget" "127.0.0.1:$PORT"
+        base=$(awk '/^VmRSS:/ { print $2 }' "/proc/$ECHOD_PID/status")
+        go=$BATS_TEST_TMPDIR/go
+        ip netns exec "$NETNS" "$PY" "$HELPERS/stalled.py" 127.0.0.1 "$PORT" --clients "$clients" \
+                --go-file "$go" --timeout 90 >"$BATS_TEST_TMPDIR/stalled.out" 2>&1 &
+        stalled=$!
+        track_pid "$stalled"
+        wait_for_line "$BATS_TEST_TMPDIR/stalled.out" '^stalled 200 clients' 60
+        cat "$BATS_TEST_TMPDIR/stalled.out"
+        # New clients, while all 200 still hold on: the seed's exchange, and streams of 1 MiB.
+        run ip netns exec "$NETNS" "$ECHO_CLIENT" -t 10 127.0.0.1 "$PORT"
+        assert_success
+        run ip netns exec "$NETNS" "$PY" "$STRESS" run 127.0.0.1 "$PORT" --clients 5 --bytes 1048576 \
+                --max-piece 65536 --timeout 30
+        assert_success
+        assert_line --regexp '^5 of 5 clients intact'
+        rss=$(awk '/^VmRSS:/ { print $2 }' "/proc/$ECHOD_PID/status")
+        peak=$(awk '/^VmHWM:/ { print $2 }' "/proc/$ECHOD_PID/status")
+        # The budget, as many spare rings again (the pool), and 16 MiB for the rest.
+        bound=$((base + 2 * budget / 1024 + 16384))
+        echo "# RSS at start ${base} kB, with 200 stalled ${rss} kB, peak ${peak} kB, bound ${bound} kB" >&3
+        [ "$peak" -le "$bound" ]
+        # The budget was really spent: 16 rings of 256 KiB are held.
+        [ "$rss" -ge $((base + budget / 2 / 1024)) ]
+        touch "$go"
+        wait_gone "$stalled" 30
+        echod_stop
+}
