@@ -66,7 +66,12 @@ static int bind_address(struct context *ctx, const char *arg, bool given) {
         size_t bound = 0;
         int r, status = EXIT_OK;
 
-        if (address_parse(arg, ECHOD_DEFAULT_PORT, &a, &why) < 0) {
+        r = address_parse(arg, ECHOD_DEFAULT_PORT, &a, &why);
+        if (r == -ENOENT) {
+                log_error("cannot resolve '%s': %s", arg, why);
+                return EXIT_RESOLVE;
+        }
+        if (r < 0) {
                 log_error("invalid address '%s': %s", arg, why);
                 return EXIT_USAGE;
         }
@@ -96,7 +101,7 @@ static int bind_address(struct context *ctx, const char *arg, bool given) {
                         break;
                 }
                 bound++;
-                log_info("starting up on %s port %s", given && a.host[0] ? a.host : host, port);
+                log_info("starting up on %s port %s", given && a.host[0] && !a.numeric ? a.host : host, port);
         }
         freeaddrinfo(list);
         return status;

@@ -236,3 +236,45 @@ second_signal() {
         wait_gone "$stalled" 30
         echod_stop
 }
+
+@test "addresses: a wildcard logs the bound address, legacy IPv4 forms and mapped IPv6 are usage errors" {
+        echod_start "0:$PORT"
+        assert_equal "$(cat "$ECHOD_OUT")" "starting up on 0.0.0.0 port $PORT"
+        run "$ECHO_CLIENT" 127.0.0.1 "$PORT"
+        assert_success
+        echod_stop
+        for a in "127.1:$PORT" "0x7f.1:$PORT" "2130706433:$PORT" "127.0.0.01:$PORT"; do
+                run --separate-stderr "$ECHOD" "$a"
+                assert_equal "$status" 2
+                assert_equal "$stderr" "echod: invalid address '$a': not an IPv4 address: four decimal numbers, as in 127.0.0.1 (legacy forms such as 127.1 or 0x7f.0.0.1 are refused)"
+                assert_equal "$output" ""
+        done
+        run --separate-stderr "$ECHOD" "[::ffff:127.0.0.1]:$PORT"
+        assert_equal "$status" 2
+        assert_equal "$stderr" "echod: invalid address '[::ffff:127.0.0.1]:$PORT': an IPv4-mapped IPv6 address cannot be listened on: give the IPv4 address"
+        run --separate-stderr "$ECHOD" "[fe80::1%]:$PORT"
+        assert_equal "$status" 2
+}
+
+@test "addresses: a scoped link-local address [fe80::1%lo]:PORT is bound and served" {
+        [ "$(id -u)" = 0 ] || skip "needs root for a network namespace"
+        NETNS=echod-scope-$$
+        ip netns add "$NETNS"
+        ip netns exec "$NETNS" ip link set lo up
+        ip netns exec "$NETNS" ip addr add fe80::1/64 dev lo nodad || skip "the kernel refuses a link-local address on lo"
+        ECHOD_WRAP="ip netns exec $NETNS" echod_start "[fe80::1%lo]:$PORT"
+        assert_equal "$(cat "$ECHOD_OUT")" "starting up on fe80::1%lo port $PORT"
+        run ip netns exec "$NETNS" "$PY" -c '
+import socket, sys
+s = socket.create_connection(("fe80::1%lo", int(sys.argv[1])), timeout=5)
+s.sendall(b"scoped\n"); s.shutdown(socket.SHUT_WR)
+got = b""
+while True:
+    d = s.recv(100)
+    if not d: break
+    got += d
+print(got.decode(), end="")' "$PORT"
+        assert_success
+        assert_output "scoped"
+        echod_stop
+}
