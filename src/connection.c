@@ -44,7 +44,7 @@ static void connection_log_error(const struct connection *c, int r) {
         bool allow = ratelimit_allow(&s->stats->conn_errors, s->loop.now_ms, &summary);
 
         if (summary > 0)
-                server_log_suppressed(s, summary);
+                log_suppressed(summary, "connection errors");
         if (!allow)
                 return;
         sockaddr_pytuple((const struct sockaddr *) &c->peer, c->peer_len, peer, sizeof peer);
@@ -87,14 +87,7 @@ void connection_destroy(struct connection *c) {
         s = c->server;
         if (log_verbosity() >= 1)
                 connection_log(c, "closed connection from");
-        if (c->older)
-                c->older->newer = c->newer;
-        else
-                s->oldest = c->newer;
-        if (c->newer)
-                c->newer->older = c->older;
-        else
-                s->newest = c->older;
+        list_remove(&c->idle);
         /* Closing the fd removes it from epoll. */
         close(c->watch.fd);
         connection_ring_give(c);
@@ -102,6 +95,19 @@ void connection_destroy(struct connection *c) {
                 sources_release(s->per_source, c->source);
         free(c);
         server_connection_gone(s);
+}
+
+struct connection *connection_oldest(const struct server *s) {
+        struct list *first = list_first(&s->idle);
+
+        return first ? container_of(first, struct connection, idle) : NULL;
+}
+
+/* Marks c most recently active: the end of the idle list. */
+static void connection_touch(struct connection *c) {
+        c->last_active_ms = c->server->loop.now_ms;
+        list_remove(&c->idle);
+        list_insert_tail(&c->server->idle, &c->idle);
 }
 
 /* Echoes without holding a byte, for when --max-memory is spent: peeks at what the socket
@@ -158,7 +164,7 @@ static void connection_dispatch_direct(struct connection *c) {
                 return;
         }
         if (moved)
-                server_touch(s, c);
+                connection_touch(c);
         r = loop_watch(&s->loop, &c->watch, write_blocked ? EPOLLOUT : EPOLLIN);
         if (r < 0) {
                 connection_log_error(c, r);
@@ -265,7 +271,7 @@ static void connection_dispatch(struct watch *w, uint32_t events) {
                 }
         }
         if (moved)
-                server_touch(s, c);
+                connection_touch(c);
 
         if (!c->read_eof && !buffer_is_full(&c->buf))
                 want |= EPOLLIN;
@@ -303,12 +309,7 @@ int connection_create(struct server *s, int fd, const struct sockaddr *peer, soc
                 memcpy(&c->peer, peer, peer_len);
         c->peer_len = peer_len;
         c->last_active_ms = s->loop.now_ms;
-        c->older = s->newest;
-        if (s->newest)
-                s->newest->newer = c;
-        else
-                s->oldest = c;
-        s->newest = c;
+        list_insert_tail(&s->idle, &c->idle);
         s->n_connections++;
         atomic_fetch_add_explicit(&s->stats->served, 1, memory_order_relaxed);
         if (log_verbosity() >= 1)

@@ -363,3 +363,8 @@ uint64_t ratelimit_flush(struct ratelimit *rl, uint64_t now_ms) {
                 return 0;
         return ratelimit_roll(rl, now_ms);
 }
+
+void log_suppressed(uint64_t n, const char *what) {
+        log_warning("%llu more %s in the last %u s were not logged", (unsigned long long) n, what,
+                    RATELIMIT_INTERVAL_MS / 1000);
+}

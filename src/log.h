@@ -74,3 +74,6 @@ bool ratelimit_allow(struct ratelimit *rl, uint64_t now_ms, uint64_t *summary);
 /* Returns the lines suppressed in intervals that are over by now_ms (0 if none), so that a
  * periodic tick can summarise them although no new line comes. */
 uint64_t ratelimit_flush(struct ratelimit *rl, uint64_t now_ms);
+
+/* Logs that n lines about `what` were suppressed by a struct ratelimit in the last interval. */
+void log_suppressed(uint64_t n, const char *what);

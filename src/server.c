@@ -2,7 +2,6 @@
 #include "server.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "activation.h"
 #include "address.h"
 #include "connection.h"
 #include "log.h"
@@ -111,12 +111,6 @@ static void server_resume_accepting(struct server *s) {
                 return;
         if (atomic_exchange(&st->fd_resume_pending, false))
                 log_notice("accepting connections again: no client is left waiting");
-}
-
-bool fd_is_blocking(int fd) {
-        int flags = fcntl(fd, F_GETFL);
-
-        return flags >= 0 && !(flags & O_NONBLOCK);
 }
 
 /* On a blocking listener accept4() would wait for the next client once the queue is empty. */
@@ -226,8 +220,6 @@ static void server_check_done(struct server *s) {
 void server_connection_gone(struct server *s) {
         s->n_connections--;
         server_slot_release(s);
-        if (s->n_connections == 0)
-                s->idle_since_ms = s->loop.now_ms;
         if (s->accept_paused || s->at_limit) {
                 s->accept_paused = false;
                 s->at_limit = false;
@@ -236,37 +228,17 @@ void server_connection_gone(struct server *s) {
         server_check_done(s);
 }
 
-void server_touch(struct server *s, struct connection *c) {
-        c->last_active_ms = s->loop.now_ms;
-        if (c == s->newest)
-                return;
-        if (c->older)
-                c->older->newer = c->newer;
-        else
-                s->oldest = c->newer;
-        c->newer->older = c->older;
-        c->older = s->newest;
-        c->newer = NULL;
-        s->newest->newer = c;
-        s->newest = c;
-}
-
 static void server_close_idle(struct server *s) {
         uint64_t limit = (uint64_t) s->config->idle_timeout_s * 1000;
+        struct connection *c;
 
         if (limit == 0)
                 return;
-        while (s->oldest && s->loop.now_ms - s->oldest->last_active_ms >= limit) {
+        while ((c = connection_oldest(s)) && s->loop.now_ms - c->last_active_ms >= limit) {
                 if (log_verbosity() >= 1)
                         log_info("idle for %u s, closing", s->config->idle_timeout_s);
-                connection_destroy(s->oldest);
+                connection_destroy(c);
         }
-}
-
-void server_log_suppressed(struct server *s, uint64_t n) {
-        (void) s;
-        log_warning("%llu more connection errors in the last %u s were not logged",
-                    (unsigned long long) n, RATELIMIT_INTERVAL_MS / 1000);
 }
 
 static void server_tick(void *userdata) {
@@ -274,7 +246,7 @@ static void server_tick(void *userdata) {
         uint64_t suppressed = ratelimit_flush(&s->stats->conn_errors, s->loop.now_ms);
 
         if (suppressed > 0)
-                server_log_suppressed(s, suppressed);
+                log_suppressed(suppressed, "connection errors");
 
         if (s->accept_paused || atomic_load_explicit(&s->stats->out_of_fds, memory_order_relaxed)) {
                 s->accept_paused = false;
@@ -294,8 +266,8 @@ static void server_tick(void *userdata) {
         server_close_idle(s);
         if (s->draining && s->loop.now_ms >= s->drain_deadline_ms && s->n_connections > 0) {
                 log_warning("drain timeout: closing %zu connections that are still open", s->n_connections);
-                while (s->oldest)
-                        connection_destroy(s->oldest);
+                while (!list_empty(&s->idle))
+                        connection_destroy(connection_oldest(s));
         }
         if (s->udp)
                 datagram_tick(s->udp, s->loop.now_ms);
@@ -317,8 +289,8 @@ void server_stop_now(struct server *s) {
         server_stop(s);
         if (s->n_connections > 0)
                 log_warning("stopping at once: closing %zu connections that are still open", s->n_connections);
-        while (s->oldest)
-                connection_destroy(s->oldest);
+        while (!list_empty(&s->idle))
+                connection_destroy(connection_oldest(s));
         server_check_done(s);
 }
 
@@ -370,6 +342,7 @@ int server_init(struct server *s, const struct config *c, struct stats *stats,
 
         *s = (struct server) { .config = c, .stats = stats, .max_connections = max_connections };
         watch_init(&s->stop_watch, -1, server_stop_dispatch);
+        list_init(&s->idle);
         r = loop_init(&s->loop);
         if (r < 0)
                 return r;
@@ -393,11 +366,10 @@ int server_init(struct server *s, const struct config *c, struct stats *stats,
                 return r;
 
         for (size_t i = 0; i < n; i++) {
-                int type = 0;
-                socklen_t len = sizeof type;
+                int type = fd_socket_type(fds[i]);
 
-                if (getsockopt(fds[i], SOL_SOCKET, SO_TYPE, &type, &len) < 0)
-                        return -errno;
+                if (type < 0)
+                        return type;
                 s->listeners[s->n_listeners] = (struct listener) {
                         .server = s, .socktype = type, .blocking = fd_is_blocking(fds[i]) };
                 watch_init(&s->listeners[s->n_listeners].watch, fds[i], listener_dispatch);
@@ -406,7 +378,6 @@ int server_init(struct server *s, const struct config *c, struct stats *stats,
         r = server_init_datagrams(s);
         if (r < 0)
                 return r;
-        s->idle_since_ms = s->loop.now_ms;
         loop_set_tick(&s->loop, TICK_MS, server_tick, s);
         server_watch_listeners(s, SOCK_DGRAM, true);
         server_update_accepting(s);
@@ -415,8 +386,8 @@ int server_init(struct server *s, const struct config *c, struct stats *stats,
 
 void server_finish(struct server *s) {
         s->draining = true;
-        while (s->oldest)
-                connection_destroy(s->oldest);
+        while (!list_empty(&s->idle))
+                connection_destroy(connection_oldest(s));
         /* Listening fds belong to the caller (they may be systemd's): only stop watching them. */
         if (s->loop.epfd >= 0) {
                 server_watch_listeners(s, SOCK_STREAM, false);

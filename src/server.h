@@ -9,29 +9,13 @@
 #include <stdint.h>
 
 #include "buffer.h"
-#include "log.h"
 #include "datagram.h"
+#include "list.h"
+#include "log.h"
 #include "loop.h"
 #include "options.h"
-
-/* Counters shared by every worker, read for STATUS= lines. */
-struct stats {
-        atomic_uint_fast64_t connections;       /* open now */
-        atomic_uint_fast64_t served;            /* accepted since start */
-        atomic_uint_fast64_t bytes;             /* echoed since start */
-        atomic_uint_fast64_t datagrams;         /* UDP datagrams echoed since start */
-        atomic_uint_fast64_t datagrams_dropped[DATAGRAM_DROP_REASONS];  /* without a reply, by reason */
-        /* Out of fds, shared by the workers: from a failed accept until one finds no client
-         * waiting; the warning at most once a minute, and one "again" line per warning. */
-        atomic_bool out_of_fds;
-        atomic_bool fd_resume_pending;
-        atomic_uint_fast64_t fd_warned_ms;
-        struct ratelimit conn_errors;           /* "connection ... closed on error" lines */
-        atomic_uint_fast64_t per_source_refused;        /* closed at accept: --max-per-source */
-        atomic_uint_fast64_t per_source_noticed_ms;     /* the notice, at most once a minute */
-        /* Ring storage held by every connection (--max-memory). */
-        atomic_size_t ring_bytes;
-};
+#include "sources.h"
+#include "stats.h"
 
 /* What a connection without a ring (--max-memory spent) echoes per peek. */
 #define SCRATCH_SIZE 65536
@@ -51,14 +35,13 @@ struct server {
         struct buffer_pool pool;
         struct listener *listeners;
         size_t n_listeners;
-        struct connection *oldest, *newest;     /* idle order */
+        struct list idle;                       /* connections, least recently active first */
         size_t n_connections;
         size_t max_connections;                 /* of all workers together (stats->connections) */
         bool at_limit;                          /* a slot was wanted and none was free */
         bool accept_paused;                     /* out of fds: retry at the next tick or close */
         bool draining;
         uint64_t drain_deadline_ms;
-        uint64_t idle_since_ms;                 /* when the last connection closed */
         uint8_t *scratch;                       /* SCRATCH_SIZE bytes: echo without a ring */
         struct sources *per_source;             /* shared, locked; NULL: no --max-per-source */
         struct datagram *udp;                   /* the datagram sockets' state, if it has any */
@@ -77,9 +60,8 @@ struct server {
 int server_init(struct server *s, const struct config *c, struct stats *stats,
                 size_t max_connections, const int *fds, size_t n);
 
-/* Closes every connection and frees everything server_init() made, whether it succeeded or
- * not. Only for a server that went through server_init(): in a zeroed one fd 0 looks like an
- * epoll and an eventfd of its own. */
+/* Closes every connection and frees everything server_init() made; accepts a server whose
+ * server_init() failed part way, or one already finished (not a merely zeroed one: fd 0). */
 void server_finish(struct server *s);
 
 /* Serves the connected stream socket fd (Accept=yes, inetd nowait) as one client; takes
@@ -102,19 +84,9 @@ void server_stop_now(struct server *s);
  * thread. */
 void server_request_stop(struct server *s, bool now);
 
-/* True when fd lacks O_NONBLOCK. */
-bool fd_is_blocking(int fd);
-
 /* Gives back a connection slot taken before connection_create() (which does so itself when it
  * fails before the connection is linked). */
 void server_slot_release(struct server *s);
 
-/* Called by connections: the connection was unlinked and its fd closed. */
+/* Called by connection_destroy(): the connection was unlinked and its fd closed. */
 void server_connection_gone(struct server *s);
-
-/* Logs that n rate-limited connection error lines were not logged. */
-void server_log_suppressed(struct server *s, uint64_t n);
-
-/* Called by connections after they moved bytes: marks c most recently active. */
-struct connection;
-void server_touch(struct server *s, struct connection *c);

@@ -17,13 +17,17 @@ def connect(host, port, source):
 
 
 def echoed(s, msg):
-    s.sendall(msg)
+    """True when msg comes back whole; False when the server closes or resets instead."""
     got = b""
-    while len(got) < len(msg):
-        d = s.recv(len(msg) - len(got))
-        if not d:
-            return False
-        got += d
+    try:
+        s.sendall(msg)
+        while len(got) < len(msg):
+            d = s.recv(len(msg) - len(got))
+            if not d:
+                return False
+            got += d
+    except (ConnectionResetError, BrokenPipeError):
+        return False
     return got == msg
 
 
