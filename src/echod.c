@@ -25,7 +25,7 @@
 #define FDS_RESERVED 32
 /* At exit, how long queued log lines may take to go out before a stuck reader is abandoned. */
 #define LOG_FINISH_MS 1000
-/* --max-per-source table: at most twice this many slots (about 5 MiB). */
+/* --max-per-source table: at most twice this many slots (48 bytes each: 6 MiB). */
 #define PER_SOURCE_SLOTS_MAX (1u << 16)
 
 struct context {
