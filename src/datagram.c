@@ -174,6 +174,13 @@ int datagram_init(struct datagram *d, const struct config *c, struct stats *stat
                 if (r < 0)
                         return -errno;
         }
+        /* IPv6 sockets only (a dual-stack [::]): the IPv4 ioctls need an IPv4 socket. One of
+         * echod's own sees its own namespace, which is the sockets' unless a sandbox moved echod
+         * (PrivateNetwork=); there RestrictAddressFamilies= refuses it, and the list stays empty. */
+        if (d->ioctl_fd < 0) {
+                d->ioctl_fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+                d->owns_ioctl_fd = d->ioctl_fd >= 0;
+        }
         if (d->ioctl_fd >= 0)
                 (void) broadcasts_read(d->ioctl_fd, &d->broadcasts);
         return 0;
@@ -182,6 +189,8 @@ int datagram_init(struct datagram *d, const struct config *c, struct stats *stat
 void datagram_finish(struct datagram *d) {
         sources_finish(&d->sources);
         free(d->buf);
+        if (d->owns_ioctl_fd)
+                close(d->ioctl_fd);
         *d = (struct datagram) { .ioctl_fd = -1 };
 }
 

@@ -48,6 +48,7 @@ struct datagram {
         struct token_bucket global;             /* --udp-global-rate */
         struct broadcasts broadcasts;
         int ioctl_fd;                           /* an AF_INET socket to list interfaces on, or -1 */
+        bool owns_ioctl_fd;                     /* echod made it: closed by datagram_finish() */
         uint64_t broadcasts_ms;                 /* when they were last read */
         uint8_t *buf;                           /* one datagram */
         uint64_t noticed[DATAGRAM_DROP_REASONS];        /* drops the last notice counted */
@@ -59,7 +60,8 @@ struct datagram {
 extern const char *const datagram_drop_names[DATAGRAM_DROP_REASONS];
 
 /* Prepares d for the datagram sockets fds[0..n) (n >= 1, owned by the caller): rates from c,
- * interface broadcasts read in the namespace of the first AF_INET one, and on every socket
+ * interface broadcasts read in the namespace of the first AF_INET one (without one, through an
+ * AF_INET socket of its own, where it may make one), and on every socket
  * bound to a wildcard address IP_PKTINFO or IPV6_RECVPKTINFO (see datagram.c for why that is
  * harmless on a passed socket). Returns 0 or -errno; call datagram_finish() either way. */
 int datagram_init(struct datagram *d, const struct config *c, struct stats *stats,

@@ -249,10 +249,9 @@ static size_t fds_streams_first(struct context *ctx) {
         size_t n_stream = 0;
 
         for (size_t i = 0; i < ctx->n_fds; i++) {
-                int type = 0, fd = ctx->fds[i];
-                socklen_t len = sizeof type;
+                int fd = ctx->fds[i];
 
-                if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0 || type != SOCK_STREAM)
+                if (fd_socket_type(fd) != SOCK_STREAM)
                         continue;
                 memmove(ctx->fds + n_stream + 1, ctx->fds + n_stream, (i - n_stream) * sizeof *ctx->fds);
                 ctx->fds[n_stream++] = fd;
