@@ -20,6 +20,9 @@ teardown() {
         if [ -n "${NETNS:-}" ]; then
                 ip netns del "$NETNS"
         fi
+        if [ -n "${NETNS2:-}" ]; then
+                ip netns del "$NETNS2"
+        fi
 }
 
 # echod_start_unread_pipe ARGS...: starts echod with stdout a FIFO that this shell holds open
@@ -276,5 +279,34 @@ while True:
 print(got.decode(), end="")' "$PORT"
         assert_success
         assert_output "scoped"
+        echod_stop
+}
+
+# Two namespaces joined by a veth: echod in one (TCP gives up after one unanswered probe), 30
+# clients that send and never read in the other, so that echod probes their zero windows;
+# deleting the veth then times every connection out.
+@test "connection errors name the peer and are rate-limited: 10 lines, then one summary" {
+        [ "$(id -u)" = 0 ] || skip "needs root for network namespaces"
+        NETNS=echod-rl-$$
+        NETNS2=echod-rlc-$$
+        ip netns add "$NETNS"
+        ip netns add "$NETNS2"
+        ip link add "rl$$a" netns "$NETNS" type veth peer name "rl$$b" netns "$NETNS2"
+        ip netns exec "$NETNS" ip addr add 10.78.0.1/24 dev "rl$$a"
+        ip netns exec "$NETNS2" ip addr add 10.78.0.2/24 dev "rl$$b"
+        ip netns exec "$NETNS" ip link set "rl$$a" up
+        ip netns exec "$NETNS2" ip link set "rl$$b" up
+        ip netns exec "$NETNS" sysctl -q -w net.ipv4.tcp_retries2=1
+        ECHOD_WRAP="ip netns exec $NETNS" echod_start "10.78.0.1:$PORT"
+        ip netns exec "$NETNS2" "$PY" "$HELPERS/stalled.py" 10.78.0.1 "$PORT" --clients 30 \
+                --go-file "$BATS_TEST_TMPDIR/never" --timeout 60 >"$BATS_TEST_TMPDIR/stalled.out" 2>&1 &
+        track_pid $!
+        wait_for_line "$BATS_TEST_TMPDIR/stalled.out" '^stalled 30 clients' 30
+        ip netns exec "$NETNS" ip link del "rl$$a"
+        wait_for_line "$ECHOD_ERR" '^echod: [0-9]+ more connection errors in the last 10 s were not logged' 30
+        cat "$ECHOD_ERR"
+        [ "$(count_lines "$ECHOD_ERR" "^echod: connection from \('10\.78\.0\.2', [0-9]+\) closed on error: ")" -eq 10 ]
+        more=$(sed -n 's/^echod: \([0-9]*\) more connection errors.*/\1/p' "$ECHOD_ERR")
+        [ "$more" -eq 20 ]
         echod_stop
 }
