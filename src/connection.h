@@ -14,11 +14,15 @@ struct server;
 struct connection {
         struct watch watch;             /* first: the loop hands back &watch */
         struct server *server;
-        struct connection *older, *newer;  /* the server's idle order, least recently active first */
+        struct connection *older, *newer;  /* the server's idle order, least recently active first,
+                                            * or its connections awaiting a PROXY header */
         struct buffer buf;              /* storage only while bytes are pending */
         uint64_t last_active_ms;
         uint64_t echoed;                /* bytes written back */
         bool read_eof;                  /* the peer half-closed: flush, then close */
+        bool awaiting_header;           /* --proxy-protocol: not a byte is echoed before it */
+        uint16_t header_len;            /* of a header that came in pieces, held in `header` */
+        uint8_t *header;
         socklen_t peer_len;
         struct sockaddr_storage peer;
 };
@@ -30,3 +34,11 @@ int connection_create(struct server *s, int fd, const struct sockaddr *peer, soc
 
 /* Unlinks, closes the socket and frees. Accepts NULL. Pending bytes are discarded. */
 void connection_destroy(struct connection *c);
+
+/* --proxy-protocol: how long a connection may take to send its header. The specification asks
+ * for at least 3 s, to cover a TCP retransmission. */
+#define PROXY_HEADER_TIMEOUT_MS 3000
+
+/* Closes c, which is awaiting its PROXY header, without an echo: counted in the stats, with a
+ * notice (saying `why` for the latest) at most once a minute whatever the number. */
+void connection_refuse(struct connection *c, const char *why);

@@ -18,6 +18,7 @@ enum {
         OPT_EXIT_IDLE,
         OPT_WORKERS,
         OPT_BUFFER_SIZE,
+        OPT_PROXY_PROTOCOL,
 };
 
 static const struct option options[] = {
@@ -31,6 +32,7 @@ static const struct option options[] = {
         { "exit-idle",       required_argument, NULL, OPT_EXIT_IDLE },
         { "workers",         required_argument, NULL, OPT_WORKERS },
         { "buffer-size",     required_argument, NULL, OPT_BUFFER_SIZE },
+        { "proxy-protocol",  no_argument,       NULL, OPT_PROXY_PROTOCOL },
         { 0 }
 };
 
@@ -50,6 +52,8 @@ static void help(void) {
                "      --exit-idle SEC       exit after SEC seconds with no client (default 0, never)\n"
                "      --workers N           event loops, one thread each (default 1)\n"
                "      --buffer-size BYTES   unsent bytes held per connection (default 262144)\n"
+               "      --proxy-protocol      every TCP connection begins with a PROXY header (v1 or v2)\n"
+               "                            from a load balancer; the client is the one it names\n"
                "  -h, --help                show this help and exit\n"
                "  -V, --version             show the version and exit\n"
                "\n"
@@ -157,6 +161,9 @@ int config_parse(struct config *c, int argc, char **argv) {
                         if (parse_option_number("buffer-size", optarg, 1024, 64 << 20, &v) < 0)
                                 return -EINVAL;
                         c->buffer_size = (size_t) v;
+                        break;
+                case OPT_PROXY_PROTOCOL:
+                        c->proxy_protocol = true;
                         break;
                 case ':':
                         log_error("option '%s' needs a value", name);

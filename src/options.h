@@ -28,6 +28,7 @@ struct config {
         unsigned exit_idle_s;           /* 0: never */
         unsigned workers;
         size_t buffer_size;
+        bool proxy_protocol;            /* --proxy-protocol: each connection starts with a PROXY header */
 };
 
 /* Fills *c from argv. Returns >0 to run, 0 to exit successfully (--help, --version, after

@@ -213,6 +213,13 @@ static void server_close_idle(struct server *s) {
         }
 }
 
+/* --proxy-protocol: no header within PROXY_HEADER_TIMEOUT_MS, no echo. Never touched while
+ * waiting, these connections are in the order they came. */
+static void server_expire_headers(struct server *s) {
+        while (s->awaiting_oldest && s->loop.now_ms - s->awaiting_oldest->last_active_ms >= PROXY_HEADER_TIMEOUT_MS)
+                connection_refuse(s->awaiting_oldest, "no PROXY header within 3 s");
+}
+
 static void server_tick(void *userdata) {
         struct server *s = userdata;
 
@@ -227,10 +234,13 @@ static void server_tick(void *userdata) {
                                 listener_accept(&s->listeners[i]);
         }
         server_close_idle(s);
+        server_expire_headers(s);
         if (s->draining && s->loop.now_ms >= s->drain_deadline_ms && s->n_connections > 0) {
                 log_warning("drain timeout: closing %zu connections that are still open", s->n_connections);
                 while (s->oldest)
                         connection_destroy(s->oldest);
+                while (s->awaiting_oldest)
+                        connection_destroy(s->awaiting_oldest);
         }
         if (s->tick_hook)
                 s->tick_hook(s);
@@ -312,6 +322,8 @@ void server_finish(struct server *s) {
         s->draining = true;
         while (s->oldest)
                 connection_destroy(s->oldest);
+        while (s->awaiting_oldest)
+                connection_destroy(s->awaiting_oldest);
         /* Listening fds belong to the caller (they may be systemd's): only stop watching them. */
         if (s->loop.epfd >= 0)
                 server_watch_listeners(s, false);

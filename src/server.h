@@ -23,6 +23,11 @@ struct stats {
         atomic_bool out_of_fds;
         atomic_bool fd_resume_pending;
         atomic_uint_fast64_t fd_warned_ms;
+        /* --proxy-protocol: connections closed unanswered for want of a valid header, and the
+         * notice about them, at most once a minute (the count when it was last given). */
+        atomic_uint_fast64_t proxy_refused;
+        atomic_uint_fast64_t proxy_noticed;
+        atomic_uint_fast64_t proxy_noticed_ms;
 };
 
 struct listener {
@@ -41,6 +46,7 @@ struct server {
         struct listener *listeners;
         size_t n_listeners;
         struct connection *oldest, *newest;     /* idle order */
+        struct connection *awaiting_oldest, *awaiting_newest;  /* awaiting a PROXY header, oldest first */
         size_t n_connections;
         size_t max_connections;
         bool accept_paused;                     /* out of fds: retry at the next tick or close */

@@ -22,6 +22,9 @@ void status_format(const struct stats *stats, char *buf, size_t size) {
         if (atomic_load(&stats->datagrams) > 0)
                 snprintf(buf + strlen(buf), size - strlen(buf), ", %llu datagrams",
                          (unsigned long long) atomic_load(&stats->datagrams));
+        if (atomic_load(&stats->proxy_refused) > 0)
+                snprintf(buf + strlen(buf), size - strlen(buf), ", %llu without a PROXY header",
+                         (unsigned long long) atomic_load(&stats->proxy_refused));
 }
 
 void status_ready(struct status *st) {
