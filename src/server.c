@@ -122,8 +122,10 @@ static void listener_accept(struct listener *l) {
                         }
                         if (accept_error_is_transient(err))
                                 continue;
-                        /* EINVAL (someone shut the socket down), EBADF, ...: retrying would spin. */
-                        log_errno(-err, "cannot accept on socket %d, no longer watching it", l->watch.fd);
+                        /* EINVAL (someone shut the socket down), EBADF, ...: retrying would spin.
+                         * Quietly if it was server_close_listeners(). */
+                        if (!(err == EINVAL && s->stats->listeners_closed))
+                                log_errno(-err, "cannot accept on socket %d, no longer watching it", l->watch.fd);
                         l->failed = true;
                         break;
                 }
@@ -254,6 +256,34 @@ void server_stop(struct server *s) {
         s->drain_deadline_ms = s->loop.now_ms + (uint64_t) s->config->drain_timeout_s * 1000;
         server_update_accepting(s);
         server_check_done(s);
+}
+
+void server_close_listeners(struct server *s) {
+        atomic_store(&s->stats->listeners_closed, true);
+        for (size_t i = 0; i < s->n_listeners; i++) {
+                struct listener *l = &s->listeners[i];
+
+                if (l->socktype != SOCK_STREAM || l->failed)
+                        continue;
+                while (s->n_connections < s->max_connections) {
+                        struct sockaddr_storage peer;
+                        socklen_t len = sizeof peer;
+                        int fd = accept4(l->watch.fd, (struct sockaddr *) &peer, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+                        int r;
+
+                        if (fd < 0) {
+                                if (errno == EINTR || accept_error_is_transient(errno))
+                                        continue;
+                                break;
+                        }
+                        r = connection_create(s, fd, (struct sockaddr *) &peer, len);
+                        if (r < 0)
+                                log_errno(r, "cannot set up a connection");
+                }
+                if (shutdown(l->watch.fd, SHUT_RDWR) < 0)
+                        log_errno(-errno, "cannot stop listening on socket %d", l->watch.fd);
+                l->failed = true;
+        }
 }
 
 static void server_stop_dispatch(struct watch *w, uint32_t events) {

@@ -28,6 +28,7 @@ struct stats {
         atomic_uint_fast64_t proxy_refused;
         atomic_uint_fast64_t proxy_noticed;
         atomic_uint_fast64_t proxy_noticed_ms;
+        atomic_bool listeners_closed;           /* server_close_listeners() was called */
 };
 
 struct listener {
@@ -80,6 +81,13 @@ int server_run(struct server *s);
 /* Stops accepting and lets open connections finish, for at most the drain timeout. Must be
  * called from s's own thread (or before server_run). */
 void server_stop(struct server *s);
+
+/* For listening sockets echod bound itself (standalone), called as a stop begins: accepts
+ * every client already queued on s's stream listeners (the drain serves them), then shuts the
+ * listeners down, so that a new client is refused at once (a balancer retries it on another
+ * backend) rather than left queued until exit and reset then. Never for passed sockets: their
+ * queue is the next instance's. Other servers watching them see accept fail quietly. */
+void server_close_listeners(struct server *s);
 
 /* Asks s to stop as server_stop() does; safe from any thread. */
 void server_request_stop(struct server *s);
