@@ -36,6 +36,23 @@ teardown() {
         assert_line "closed connection from ('192.0.2.2', 5002): 100000 bytes echoed"
         assert_line --regexp "^connection from \('2001:db8::7', 5003, 0, 0\) via \('127\.0\.0\.1', [0-9]+\)$"
         refute_line --partial "without a valid PROXY header"
+        # A second header, sent by the client through the balancer, is the client's data.
+        run "$PY" -c 'import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+data = b"PROXY TCP4 203.0.113.66 192.0.2.2 6666 7\r\n"
+s.sendall(b"PROXY TCP4 192.0.2.3 192.0.2.2 5005 7\r\n" + data)
+s.shutdown(socket.SHUT_WR)
+got = b""
+while True:
+    c = s.recv(100)
+    if not c:
+        break
+    got += c
+print("intact" if got == data else got)' "$PORT"
+        assert_output intact
+        wait_for_line "$ECHOD_OUT" "^closed connection from \('192\.0\.2\.3', 5005\): 42 bytes echoed$"
+        run grep -c 203.0.113.66 "$ECHOD_OUT"
+        assert_output 0
         echod_stop
 }
 
