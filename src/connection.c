@@ -150,10 +150,12 @@ static int connection_read_header(struct connection *c, const char **why) {
                 memcpy(buf, c->header, have);
         n = recv(c->watch.fd, buf + have, sizeof buf - have, MSG_PEEK | MSG_DONTWAIT);
         if (n < 0) {
-                if (errno == EAGAIN || errno == EINTR)
+                int err = errno;
+
+                if (err == EAGAIN || err == EINTR)
                         return 0;
-                *why = strerror(errno);
-                return -errno;
+                *why = strerror(err);
+                return -err;
         }
         if (n == 0) {
                 *why = "closed before sending a PROXY header";

@@ -86,8 +86,23 @@ print("intact" if got == data else got)' "$PORT"
         echod_stop
 }
 
+# Receives sd_notify() datagrams on $BATS_TEST_TMPDIR/notify.sock, one line each in notify.log.
+notify_listen() {
+        "$PY" -c 'import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+with open(sys.argv[2], "a", buffering=1) as f:
+    f.write("listening\n")
+    while True:
+        f.write(s.recv(4096).decode().replace("\n", " ") + "\n")' \
+                "$BATS_TEST_TMPDIR/notify.sock" "$BATS_TEST_TMPDIR/notify.log" 3>&- &
+        track_pid "$!"
+        wait_for_line "$BATS_TEST_TMPDIR/notify.log" '^listening$'
+}
+
 @test "--proxy-protocol: no valid header, nothing echoed; one notice for many, none per connection even with -v" {
-        echod_start -v --proxy-protocol "127.0.0.1:$PORT"
+        notify_listen
+        NOTIFY_SOCKET=$BATS_TEST_TMPDIR/notify.sock echod_start -v --proxy-protocol "127.0.0.1:$PORT"
         # Raw data, a header that breaks the grammar, and a client that sends nothing at all.
         run "${PROXY_CLIENT[@]}" 127.0.0.1 "$PORT" --header none --expect-nothing
         assert_success
@@ -116,6 +131,8 @@ except ConnectionResetError:
         # Still serving proper headers.
         run "${PROXY_CLIENT[@]}" 127.0.0.1 "$PORT" --header v2
         assert_success
+        # STATUS= counts the refused apart from the served (at most once a second).
+        wait_for_line "$BATS_TEST_TMPDIR/notify.log" '^STATUS=0 connections, 1 served, 1000 bytes echoed, 33 without a PROXY header$'
         echod_stop
 }
 
