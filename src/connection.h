@@ -12,7 +12,7 @@
 struct server;
 
 struct connection {
-        struct watch watch;             /* first: the loop hands back &watch */
+        struct watch watch;             /* the loop hands back &watch: container_of() */
         struct server *server;
         struct connection *older, *newer;  /* the server's idle order, least recently active first,
                                             * or its connections awaiting a PROXY header */

@@ -7,7 +7,7 @@
 # its stats socket and pid file in the test's directory; readiness is the stats socket saying
 # UP for all three. About 15 s per build.
 
-load helpers
+load '../helpers/common'
 
 setup() {
         HAPROXY=/usr/sbin/haproxy
