@@ -165,3 +165,29 @@ print("intact" if got == line else got)' "$PORT"
         assert_output 0
         echod_stop
 }
+
+@test "--proxy-protocol under socket activation: Accept=no and Accept=yes (systemd-socket-activate)" {
+        local log=$BATS_TEST_TMPDIR/activate.log
+        systemd-socket-activate -l "127.0.0.1:$PORT" "$ECHOD" -v --proxy-protocol >"$log" 2>&1 3>&- &
+        track_pid "$!"
+        wait_for_line "$log" '^Listening on '
+        run "${PROXY_CLIENT[@]}" 127.0.0.1 "$PORT" --header v2 --client 198.51.100.1 4001
+        assert_success
+        run "${PROXY_CLIENT[@]}" 127.0.0.1 "$PORT" --header none --expect-nothing
+        assert_success
+        wait_for_line "$log" "^closed connection from \('198\.51\.100\.1', 4001\): 1000 bytes echoed$"
+        wait_for_line "$log" '^closed 1 connection without a valid PROXY header'
+        teardown_tracked
+
+        systemd-socket-activate -a -l "127.0.0.1:$PORT" "$ECHOD" -v --proxy-protocol >"$log" 2>&1 3>&- &
+        track_pid "$!"
+        wait_for_line "$log" '^Listening on '
+        run "${PROXY_CLIENT[@]}" 127.0.0.1 "$PORT" --header v1 --client 198.51.100.2 4002
+        assert_success
+        run "${PROXY_CLIENT[@]}" 127.0.0.1 "$PORT" --header none --expect-nothing
+        assert_success
+        wait_for_line "$log" '^Child [0-9]+ died with code 0$' 5 2
+        run cat "$log"
+        assert_line "closed connection from ('198.51.100.2', 4002): 1000 bytes echoed"
+        assert_line --regexp '^closed 1 connection without a valid PROXY header'
+}
