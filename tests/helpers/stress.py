@@ -211,7 +211,7 @@ def recv_until_eof(s, deadline):
 def mode_hold(args):
     socks = []
     for i in range(args.clients):
-        s = connect(args.host, args.port)
+        s = connect(args.host, args.port, 0, args.source)
         s.sendall(f"client {i} was here\n".encode())
         socks.append(s)
     print(f"connected {len(socks)} clients", flush=True)
@@ -322,7 +322,7 @@ def main():
     p.add_argument("--timeout", type=float, default=60.0)
     p.add_argument("--go-file", default=None)
     p.add_argument("--idle-timeout", type=float, default=1.0)
-    p.add_argument("--source", default=None, help="run: local address to connect from")
+    p.add_argument("--source", default=None, help="run, hold: local address to connect from")
     args = p.parse_args()
     if args.seed is None:
         args.seed = random.randrange(1 << 30)
