@@ -37,38 +37,6 @@ static void connection_log(const struct connection *c, const char *what) {
                 log_info("connection from %s", peer);
 }
 
-/* A connection is in one of the server's two lists: the idle order, or, until its PROXY
- * header is read, those awaiting it. */
-static void connection_link(struct connection *c) {
-        struct server *s = c->server;
-        struct connection **oldest = c->awaiting_header ? &s->awaiting_oldest : &s->oldest;
-        struct connection **newest = c->awaiting_header ? &s->awaiting_newest : &s->newest;
-
-        c->older = *newest;
-        c->newer = NULL;
-        if (*newest)
-                (*newest)->newer = c;
-        else
-                *oldest = c;
-        *newest = c;
-}
-
-static void connection_unlink(struct connection *c) {
-        struct server *s = c->server;
-        struct connection **oldest = c->awaiting_header ? &s->awaiting_oldest : &s->oldest;
-        struct connection **newest = c->awaiting_header ? &s->awaiting_newest : &s->newest;
-
-        if (c->older)
-                c->older->newer = c->newer;
-        else
-                *oldest = c->newer;
-        if (c->newer)
-                c->newer->older = c->older;
-        else
-                *newest = c->older;
-        c->older = c->newer = NULL;
-}
-
 void connection_destroy(struct connection *c) {
         struct server *s;
 
@@ -78,13 +46,33 @@ void connection_destroy(struct connection *c) {
         /* One that never sent its header was never logged as opened either. */
         if (log_verbosity() >= 1 && !c->awaiting_header)
                 connection_log(c, "closed connection from");
-        connection_unlink(c);
+        list_remove(&c->idle);
         /* Closing the fd removes it from epoll. */
         close(c->watch.fd);
         buffer_pool_detach(&s->pool, &c->buf);
         free(c->header);
         free(c);
         server_connection_gone(s);
+}
+
+struct connection *connection_oldest(const struct server *s) {
+        struct list *first = list_first(&s->idle);
+
+        return first ? container_of(first, struct connection, idle) : NULL;
+}
+
+/* Marks c most recently active: the end of the idle list (which it joins from the awaiting
+ * list once its PROXY header is read). */
+static void connection_touch(struct connection *c) {
+        c->last_active_ms = c->server->loop.now_ms;
+        list_remove(&c->idle);
+        list_insert_tail(&c->server->idle, &c->idle);
+}
+
+struct connection *connection_oldest_awaiting(const struct server *s) {
+        struct list *first = list_first(&s->awaiting);
+
+        return first ? container_of(first, struct connection, idle) : NULL;
 }
 
 void connection_refuse(struct connection *c, const char *why) {
@@ -112,10 +100,8 @@ static void connection_take_header(struct connection *c, const struct proxy_head
         struct server *s = c->server;
         char via[NI_MAXHOST + 64];
 
-        connection_unlink(c);
         c->awaiting_header = false;
-        connection_link(c);
-        c->last_active_ms = s->loop.now_ms;
+        connection_touch(c);
         atomic_fetch_add_explicit(&s->stats->served, 1, memory_order_relaxed);
         if (log_verbosity() >= 1)
                 sockaddr_pytuple((const struct sockaddr *) &c->peer, c->peer_len, via, sizeof via);
@@ -294,7 +280,7 @@ static void connection_dispatch(struct watch *w, uint32_t events) {
                 }
         }
         if (moved)
-                server_touch(s, c);
+                connection_touch(c);
 
         if (!c->read_eof && !buffer_is_full(&c->buf))
                 want |= EPOLLIN;
@@ -328,7 +314,7 @@ int connection_create(struct server *s, int fd, const struct sockaddr *peer, soc
         c->peer_len = peer_len;
         c->last_active_ms = s->loop.now_ms;
         c->awaiting_header = s->config->proxy_protocol;
-        connection_link(c);
+        list_insert_tail(c->awaiting_header ? &s->awaiting : &s->idle, &c->idle);
         s->n_connections++;
         atomic_fetch_add_explicit(&s->stats->connections, 1, memory_order_relaxed);
         /* Behind a balancer the client is known, and served, once its header is read. */

@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 
 #include "buffer.h"
+#include "list.h"
 #include "loop.h"
 
 struct server;
@@ -14,8 +15,8 @@ struct server;
 struct connection {
         struct watch watch;             /* the loop hands back &watch: container_of() */
         struct server *server;
-        struct connection *older, *newer;  /* the server's idle order, least recently active first,
-                                            * or its connections awaiting a PROXY header */
+        struct list idle;               /* in the server's idle list, least recently active first, or
+                                         * until its PROXY header is read in its awaiting list */
         struct buffer buf;              /* storage only while bytes are pending */
         uint64_t last_active_ms;
         uint64_t echoed;                /* bytes written back */
@@ -42,3 +43,9 @@ void connection_destroy(struct connection *c);
 /* Closes c, which is awaiting its PROXY header, without an echo: counted in the stats, with a
  * notice (saying `why` for the latest) at most once a minute whatever the number. */
 void connection_refuse(struct connection *c, const char *why);
+
+/* The connection of s least recently active, or NULL when s has none. */
+struct connection *connection_oldest(const struct server *s);
+
+/* --proxy-protocol: the connection of s that has waited longest for its header, or NULL. */
+struct connection *connection_oldest_awaiting(const struct server *s);

@@ -9,27 +9,10 @@
 #include <stdint.h>
 
 #include "buffer.h"
+#include "list.h"
 #include "loop.h"
 #include "options.h"
-
-/* Counters shared by every worker, read for STATUS= lines. */
-struct stats {
-        atomic_uint_fast64_t connections;       /* open now */
-        atomic_uint_fast64_t served;            /* accepted since start */
-        atomic_uint_fast64_t bytes;             /* echoed since start */
-        atomic_uint_fast64_t datagrams;         /* UDP datagrams echoed since start */
-        /* Out of fds, shared by the workers: from a failed accept until one finds no client
-         * waiting; the warning at most once a minute, and one "again" line per warning. */
-        atomic_bool out_of_fds;
-        atomic_bool fd_resume_pending;
-        atomic_uint_fast64_t fd_warned_ms;
-        /* --proxy-protocol: connections closed unanswered for want of a valid header, and the
-         * notice about them, at most once a minute (the count when it was last given). */
-        atomic_uint_fast64_t proxy_refused;
-        atomic_uint_fast64_t proxy_noticed;
-        atomic_uint_fast64_t proxy_noticed_ms;
-        atomic_bool listeners_closed;           /* server_close_listeners() was called */
-};
+#include "stats.h"
 
 struct listener {
         struct watch watch;
@@ -46,14 +29,13 @@ struct server {
         struct buffer_pool pool;
         struct listener *listeners;
         size_t n_listeners;
-        struct connection *oldest, *newest;     /* idle order */
-        struct connection *awaiting_oldest, *awaiting_newest;  /* awaiting a PROXY header, oldest first */
+        struct list idle;                       /* connections, least recently active first */
+        struct list awaiting;                   /* --proxy-protocol: awaiting their header, oldest first */
         size_t n_connections;
         size_t max_connections;
         bool accept_paused;                     /* out of fds: retry at the next tick or close */
         bool draining;
         uint64_t drain_deadline_ms;
-        uint64_t idle_since_ms;                 /* when the last connection closed */
         uint8_t *datagram;                      /* scratch for one UDP datagram */
         struct watch stop_watch;                /* eventfd: server_request_stop() from another thread */
         void (*tick_hook)(struct server *s);    /* the main worker's periodic work */
@@ -67,7 +49,8 @@ struct server {
 int server_init(struct server *s, const struct config *c, struct stats *stats,
                 size_t max_connections, const int *fds, size_t n);
 
-/* Closes every connection and frees everything server_init() made; accepts a zeroed server. */
+/* Closes every connection and frees everything server_init() made; accepts a server whose
+ * server_init() failed part way, or one already finished (not a merely zeroed one: fd 0). */
 void server_finish(struct server *s);
 
 /* Serves the connected stream socket fd (Accept=yes, inetd nowait) as one client; takes
@@ -92,12 +75,5 @@ void server_close_listeners(struct server *s);
 /* Asks s to stop as server_stop() does; safe from any thread. */
 void server_request_stop(struct server *s);
 
-/* True when fd lacks O_NONBLOCK. */
-bool fd_is_blocking(int fd);
-
-/* Called by connections: the connection was unlinked and its fd closed. */
+/* Called by connection_destroy(): the connection was unlinked and its fd closed. */
 void server_connection_gone(struct server *s);
-
-/* Called by connections after they moved bytes: marks c most recently active. */
-struct connection;
-void server_touch(struct server *s, struct connection *c);
