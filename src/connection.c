@@ -37,6 +37,22 @@ static void connection_log(const struct connection *c, const char *what) {
                 log_info("connection from %s", peer);
 }
 
+/* Remotely triggered (a peer that times out, a broken path): named, and rate-limited across
+ * all workers, so that many failing clients cost a few lines and one summary. */
+static void connection_log_error(const struct connection *c, int r) {
+        struct server *s = c->server;
+        char peer[NI_MAXHOST + 64];
+        uint64_t summary;
+        bool allow = ratelimit_allow(&s->stats->conn_errors, s->loop.now_ms, &summary);
+
+        if (summary > 0)
+                server_log_suppressed(s, summary);
+        if (!allow)
+                return;
+        sockaddr_pytuple((const struct sockaddr *) &c->peer, c->peer_len, peer, sizeof peer);
+        log_errno(r, "connection from %s closed on error", peer);
+}
+
 void connection_destroy(struct connection *c) {
         struct server *s;
 
@@ -51,6 +67,8 @@ void connection_destroy(struct connection *c) {
         close(c->watch.fd);
         buffer_pool_detach(&s->pool, &c->buf);
         free(c->header);
+        if (c->source)
+                sources_release(s->per_source, c->source);
         free(c);
         server_connection_gone(s);
 }
@@ -95,11 +113,20 @@ void connection_refuse(struct connection *c, const char *why) {
 }
 
 /* The header was read: c joins the idle order, as the client the header names (or, for the
- * balancer's own connections, LOCAL and UNKNOWN, as itself). */
-static void connection_take_header(struct connection *c, const struct proxy_header *h) {
+ * balancer's own connections, LOCAL and UNKNOWN, as itself), counted against --max-per-source
+ * as that client. Returns 0, or -EDQUOT when the client is at its limit (counted and noticed by
+ * server_source_take(); c is to be closed unanswered). */
+static int connection_take_header(struct connection *c, const struct proxy_header *h) {
         struct server *s = c->server;
         char via[NI_MAXHOST + 64];
+        int r;
 
+        if (h->local)
+                r = server_source_take(s, (const struct sockaddr *) &c->peer, c->peer_len, &c->source);
+        else
+                r = server_source_take(s, (const struct sockaddr *) &h->source, h->source_len, &c->source);
+        if (r < 0)
+                return -EDQUOT;
         c->awaiting_header = false;
         connection_touch(c);
         atomic_fetch_add_explicit(&s->stats->served, 1, memory_order_relaxed);
@@ -110,7 +137,7 @@ static void connection_take_header(struct connection *c, const struct proxy_head
                 c->peer_len = h->source_len;
         }
         if (log_verbosity() < 1)
-                return;
+                return 0;
         if (h->local) {
                 log_info("connection from %s (the balancer's own, PROXY %s)", via, h->version == 1 ? "UNKNOWN" : "LOCAL");
         } else {
@@ -119,12 +146,14 @@ static void connection_take_header(struct connection *c, const struct proxy_head
                 sockaddr_pytuple((const struct sockaddr *) &c->peer, c->peer_len, peer, sizeof peer);
                 log_info("connection from %s via %s", peer, via);
         }
+        return 0;
 }
 
 /* --proxy-protocol: reads the header and not a byte more (it peeks first), so that what the
  * client sent after it stays in the socket for the echo. Bytes of a header that arrives in
- * pieces are kept in c->header. Returns 1 once the header was taken, 0 to wait for more, or
- * <0 with *why set when the connection must be refused. */
+ * pieces are kept in c->header. Returns 1 once the header was taken, 0 to wait for more,
+ * -EDQUOT when the client it names is at --max-per-source, or another <0 with *why set when
+ * the connection must be refused. */
 static int connection_read_header(struct connection *c, const char **why) {
         uint8_t buf[PROXY_HEADER_MAX];
         struct proxy_header h;
@@ -168,8 +197,8 @@ static int connection_read_header(struct connection *c, const char **why) {
         free(c->header);
         c->header = NULL;
         c->header_len = 0;
-        connection_take_header(c, &h);
-        return 1;
+        r = connection_take_header(c, &h);
+        return r < 0 ? r : 1;
 }
 
 /* Returns >0 if bytes were read, 0 if none are ready or the peer half-closed, or -errno. */
@@ -242,7 +271,9 @@ static void connection_dispatch(struct watch *w, uint32_t events) {
                 const char *why = NULL;
 
                 r = connection_read_header(c, &why);
-                if (r < 0)
+                if (r == -EDQUOT)
+                        connection_destroy(c);
+                else if (r < 0)
                         connection_refuse(c, why);
                 if (r <= 0)
                         return;
@@ -292,19 +323,24 @@ static void connection_dispatch(struct watch *w, uint32_t events) {
         return;
 fail:
         if (r != -ECONNRESET && r != -EPIPE)
-                log_errno(r, "connection closed on error");
+                connection_log_error(c, r);
         connection_destroy(c);
 }
 
-int connection_create(struct server *s, int fd, const struct sockaddr *peer, socklen_t peer_len) {
+int connection_create(struct server *s, int fd, const struct sockaddr *peer, socklen_t peer_len,
+                      struct source *source) {
         struct connection *c;
         int r;
 
         c = calloc(1, sizeof *c);
         if (!c) {
                 close(fd);
+                server_slot_release(s);
+                if (source)
+                        sources_release(s->per_source, source);
                 return -ENOMEM;
         }
+        c->source = source;
         watch_init(&c->watch, fd, connection_dispatch);
         c->server = s;
         if (peer_len > sizeof c->peer)
@@ -316,7 +352,6 @@ int connection_create(struct server *s, int fd, const struct sockaddr *peer, soc
         c->awaiting_header = s->config->proxy_protocol;
         list_insert_tail(c->awaiting_header ? &s->awaiting : &s->idle, &c->idle);
         s->n_connections++;
-        atomic_fetch_add_explicit(&s->stats->connections, 1, memory_order_relaxed);
         /* Behind a balancer the client is known, and served, once its header is read. */
         if (!c->awaiting_header) {
                 atomic_fetch_add_explicit(&s->stats->served, 1, memory_order_relaxed);

@@ -9,6 +9,7 @@
 #include "buffer.h"
 #include "list.h"
 #include "loop.h"
+#include "sources.h"
 
 struct server;
 
@@ -24,14 +25,18 @@ struct connection {
         bool awaiting_header;           /* --proxy-protocol: not a byte is echoed before it */
         uint16_t header_len;            /* of a header that came in pieces, held in `header` */
         uint8_t *header;
+        struct source *source;          /* its count in server->per_source, or NULL */
         socklen_t peer_len;
         struct sockaddr_storage peer;
 };
 
-/* Takes ownership of the connected stream socket fd (closed on failure too), links the
+/* Takes ownership of the connected stream socket fd (closed on failure too) and of one slot the
+ * caller took in s->stats->connections and of `source` (its count in s->per_source, or NULL),
+ * both given back when the connection ends or fails to start; links the
  * connection into s and starts watching it. fd may be in blocking mode: every call on it says
  * MSG_DONTWAIT. Returns 0 or -errno. */
-int connection_create(struct server *s, int fd, const struct sockaddr *peer, socklen_t peer_len);
+int connection_create(struct server *s, int fd, const struct sockaddr *peer, socklen_t peer_len,
+                      struct source *source);
 
 /* Unlinks, closes the socket and frees. Accepts NULL. Pending bytes are discarded. */
 void connection_destroy(struct connection *c);

@@ -1,7 +1,9 @@
 /* echod.c - main(): options, sockets (handed over or bound here), the loops, the exit status.
  * The only file that knows every other module. */
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,10 +18,15 @@
 #include "log.h"
 #include "options.h"
 #include "server.h"
+#include "sources.h"
 #include "status.h"
 
 /* fds kept back from the connection limit: listeners, epoll, eventfds, signalfd, syslog. */
 #define FDS_RESERVED 32
+/* At exit, how long queued log lines may take to go out before a stuck reader is abandoned. */
+#define LOG_FINISH_MS 1000
+/* --max-per-source table: at most twice this many slots (about 5 MiB). */
+#define PER_SOURCE_SLOTS_MAX (1u << 16)
 
 struct context {
         struct config config;
@@ -31,9 +38,14 @@ struct context {
         bool bound_here;                /* fds were bound by echod (standalone), not passed */
         struct server *servers;         /* one per worker; [0] runs in the main thread */
         size_t n_servers;
+        size_t n_servers_init;          /* servers[0..n) went through server_init() */
         pthread_t *threads;             /* threads[i] runs servers[i + 1] */
         size_t n_threads;
+        atomic_size_t workers_running;  /* threads whose loop has not returned yet */
+        bool stopping;                  /* draining (a signal or --exit-idle) */
+        bool stopped_now;               /* a second signal cut the drain short: exit status 1 */
         struct watch signal_watch;
+        struct sources per_source;      /* --max-per-source, shared by the workers */
 };
 
 static int fds_append(struct context *ctx, int fd) {
@@ -143,6 +155,7 @@ static enum log_target log_target_for(bool inetd) {
 }
 
 static void context_stop(struct context *ctx, const char *why) {
+        ctx->stopping = true;
         status_stopping(&ctx->status, why);
         /* Sockets echod bound itself have no one to hand their queue to; first, so that the
          * drain counts the clients taken from it. */
@@ -150,7 +163,16 @@ static void context_stop(struct context *ctx, const char *why) {
                 server_close_listeners(&ctx->servers[0]);
         server_stop(&ctx->servers[0]);
         for (size_t i = 1; i < ctx->n_servers; i++)
-                server_request_stop(&ctx->servers[i]);
+                server_request_stop(&ctx->servers[i], false);
+}
+
+/* A second signal during the drain: whoever sent it does not want to wait. */
+static void context_stop_now(struct context *ctx) {
+        ctx->stopped_now = true;
+        status_stopping(&ctx->status, "stopping at once");
+        server_stop_now(&ctx->servers[0]);
+        for (size_t i = 1; i < ctx->n_servers; i++)
+                server_request_stop(&ctx->servers[i], true);
 }
 
 static void signal_dispatch(struct watch *w, uint32_t events) {
@@ -160,6 +182,12 @@ static void signal_dispatch(struct watch *w, uint32_t events) {
 
         if (read(w->fd, &si, sizeof si) != sizeof si)
                 return;
+        if (ctx->stopping) {
+                log_warning("SIG%s received during the drain: closing every connection now",
+                            sigabbrev_np((int) si.ssi_signo));
+                context_stop_now(ctx);
+                return;
+        }
         snprintf(why, sizeof why, "SIG%s received, draining", sigabbrev_np((int) si.ssi_signo));
         if (log_verbosity() >= 1)
                 log_info("%s", why);
@@ -177,11 +205,23 @@ static void main_tick(struct server *s) {
 
 static void *worker_run(void *userdata) {
         struct server *s = userdata;
+        struct context *ctx = s->hook_userdata;
         int r = server_run(s);
 
         if (r < 0)
                 log_errno(r, "worker loop failed");
+        atomic_fetch_sub(&ctx->workers_running, 1);
         return NULL;
+}
+
+/* The main worker is done (drained, or idle): the others may still be draining, and a second
+ * signal must still reach them. */
+static void context_wait_workers(struct context *ctx) {
+        struct pollfd p = { .fd = ctx->signal_watch.fd, .events = POLLIN };
+
+        while (atomic_load(&ctx->workers_running) > 0)
+                if (poll(&p, 1, 100) > 0)
+                        signal_dispatch(&ctx->signal_watch, EPOLLIN);
 }
 
 static int signals_setup(struct context *ctx) {
@@ -192,6 +232,8 @@ static int signals_setup(struct context *ctx) {
         sigemptyset(&mask);
         sigaddset(&mask, SIGTERM);
         sigaddset(&mask, SIGINT);
+        /* A closed terminal: drain as for SIGTERM rather than die mid-transfer. */
+        sigaddset(&mask, SIGHUP);
         /* Blocked before any thread starts, so that every thread inherits the mask. */
         if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
                 return -errno;
@@ -202,16 +244,33 @@ static int signals_setup(struct context *ctx) {
         return 0;
 }
 
+/* Puts the stream sockets of ctx->fds first and returns how many there are: the datagram
+ * sockets after them go to the first worker only (one source table, one global rate). */
+static size_t fds_streams_first(struct context *ctx) {
+        size_t n_stream = 0;
+
+        for (size_t i = 0; i < ctx->n_fds; i++) {
+                int type = 0, fd = ctx->fds[i];
+                socklen_t len = sizeof type;
+
+                if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0 || type != SOCK_STREAM)
+                        continue;
+                memmove(ctx->fds + n_stream + 1, ctx->fds + n_stream, (i - n_stream) * sizeof *ctx->fds);
+                ctx->fds[n_stream++] = fd;
+        }
+        return n_stream;
+}
+
 static int context_serve(struct context *ctx) {
-        size_t fds, limit, per_worker, workers;
+        size_t fds, limit, n_stream;
         int r;
 
         /* A connected socket is one client: one loop serves it. */
-        workers = ctx->connected_fd >= 0 ? 1 : ctx->config.workers;
-        if (workers > 1 && activation_any_blocking_listener(ctx->fds, ctx->n_fds)) {
+        ctx->n_servers = ctx->connected_fd >= 0 ? 1 : ctx->config.workers;
+        if (ctx->n_servers > 1 && activation_any_blocking_listener(ctx->fds, ctx->n_fds)) {
                 log_warning("a passed listening socket is in blocking mode: one worker instead of %u "
                             "(set NonBlocking=yes in the service unit)", ctx->config.workers);
-                workers = 1;
+                ctx->n_servers = 1;
         }
         fds = raise_fd_limit();
         limit = ctx->config.max_connections ? ctx->config.max_connections : connections_for_fds(fds);
@@ -219,18 +278,28 @@ static int context_serve(struct context *ctx) {
         if (limit > connections_for_fds(fds))
                 log_warning("--max-connections %zu is more than the %zu file descriptors allow "
                             "(RLIMIT_NOFILE); accepting pauses whenever they run out", limit, fds);
-        per_worker = (limit + workers - 1) / workers;
 
-        ctx->servers = calloc(workers, sizeof *ctx->servers);
-        ctx->threads = calloc(workers, sizeof *ctx->threads);
+        ctx->servers = calloc(ctx->n_servers, sizeof *ctx->servers);
+        ctx->threads = calloc(ctx->n_servers, sizeof *ctx->threads);
         if (!ctx->servers || !ctx->threads)
                 return log_errno(-ENOMEM, "cannot set up workers");
-        /* Counted as each is set up, so that context_finish() finishes those and no others. */
-        for (size_t i = 0; i < workers; i++) {
-                r = server_init(&ctx->servers[i], &ctx->config, &ctx->stats, per_worker, ctx->fds, ctx->n_fds);
-                ctx->n_servers++;
+        if (ctx->config.max_per_source > 0) {
+                /* Twice the most sources that can hold a connection at once (sources.h), so
+                 * that a source practically always finds a slot; bounded whatever the limit. */
+                r = sources_init(&ctx->per_source, 2 * (limit < PER_SOURCE_SLOTS_MAX ? limit : PER_SOURCE_SLOTS_MAX),
+                                 NULL, true);
+                if (r < 0)
+                        return log_errno(r, "cannot set up --max-per-source");
+        }
+        n_stream = fds_streams_first(ctx);
+        for (size_t i = 0; i < ctx->n_servers; i++) {
+                r = server_init(&ctx->servers[i], &ctx->config, &ctx->stats, limit, ctx->fds,
+                                i == 0 ? ctx->n_fds : n_stream);
+                ctx->n_servers_init = i + 1;
                 if (r < 0)
                         return log_errno(r, "cannot set up event loop");
+                if (ctx->config.max_per_source > 0)
+                        ctx->servers[i].per_source = &ctx->per_source;
         }
         if (ctx->connected_fd >= 0) {
                 r = server_adopt(&ctx->servers[0], ctx->connected_fd);
@@ -249,10 +318,17 @@ static int context_serve(struct context *ctx) {
                 return log_errno(r, "cannot watch signals");
         /* Ready: the "starting up on" lines held since start-up go out now (see log_hold). */
         log_release(true);
+        r = log_start();
+        if (r < 0)
+                log_errno(r, "cannot start the log writer; lines are written directly");
         for (size_t i = 1; i < ctx->n_servers; i++) {
+                ctx->servers[i].hook_userdata = ctx;
+                atomic_fetch_add(&ctx->workers_running, 1);
                 r = -pthread_create(&ctx->threads[ctx->n_threads], NULL, worker_run, &ctx->servers[i]);
-                if (r < 0)
+                if (r < 0) {
+                        atomic_fetch_sub(&ctx->workers_running, 1);
                         return log_errno(r, "cannot start worker %zu", i);
+                }
                 ctx->n_threads++;
         }
 
@@ -261,6 +337,7 @@ static int context_serve(struct context *ctx) {
         r = server_run(&ctx->servers[0]);
         if (r < 0)
                 return log_errno(r, "event loop failed");
+        context_wait_workers(ctx);
         return 0;
 }
 
@@ -268,14 +345,17 @@ static int context_serve(struct context *ctx) {
 static void context_finish(struct context *ctx) {
         if (ctx->n_threads > 0) {
                 for (size_t i = 1; i < ctx->n_servers; i++)
-                        server_request_stop(&ctx->servers[i]);
+                        server_request_stop(&ctx->servers[i], false);
                 for (size_t i = 0; i < ctx->n_threads; i++)
                         pthread_join(ctx->threads[i], NULL);
         }
-        for (size_t i = 0; i < ctx->n_servers; i++)
+        /* Only those server_init() saw: a zeroed one would hold fd 0 as its epoll and eventfd,
+         * and fd 0 is a passed socket under --inetd. */
+        for (size_t i = 0; i < ctx->n_servers_init; i++)
                 server_finish(&ctx->servers[i]);
         free(ctx->servers);
         free(ctx->threads);
+        sources_finish(&ctx->per_source);
         if (ctx->signal_watch.fd >= 0)
                 close(ctx->signal_watch.fd);
         if (ctx->connected_fd >= 0)
@@ -332,9 +412,10 @@ int main(int argc, char **argv) {
         status = context_sockets(&ctx);
         if (status != EXIT_OK)
                 goto finish;
-        status = context_serve(&ctx) < 0 ? EXIT_RUNTIME : EXIT_OK;
+        status = context_serve(&ctx) < 0 || ctx.stopped_now ? EXIT_RUNTIME : EXIT_OK;
 finish:
         context_finish(&ctx);
         log_release(false);
+        log_finish(LOG_FINISH_MS);
         return status;
 }

@@ -7,7 +7,8 @@
 /* Exit statuses of echod; the man page's table lists the same. */
 enum {
         EXIT_OK = 0,
-        EXIT_RUNTIME = 1,       /* a failure while serving (out of memory, epoll) */
+        EXIT_RUNTIME = 1,       /* a failure while serving (out of memory, epoll), or a second
+                                 * SIGTERM/SIGINT/SIGHUP that cut the drain short */
         EXIT_USAGE = 2,         /* a bad option, argument or address */
         EXIT_RESOLVE = 3,       /* a host or service name that does not resolve */
         EXIT_BIND = 4,          /* a socket could not be created, bound or listened on */
@@ -29,7 +30,17 @@ struct config {
         unsigned workers;
         size_t buffer_size;
         bool proxy_protocol;            /* --proxy-protocol: each connection starts with a PROXY header */
+        unsigned udp_rate;              /* datagrams a second echoed to one source; 0: no limit */
+        unsigned udp_global_rate;       /* datagrams a second echoed in all; 0: no limit */
+        unsigned max_per_source;        /* TCP connections at once from one source; 0: no limit */
+        size_t max_memory;              /* ring storage of all connections together */
 };
+
+/* 512 rings of the default size: what the shipped units (16 352 connections) may hold. */
+#define ECHOD_DEFAULT_MAX_MEMORY ((size_t) 128 << 20)
+
+#define ECHOD_DEFAULT_UDP_RATE 50
+#define ECHOD_DEFAULT_UDP_GLOBAL_RATE 5000
 
 /* Fills *c from argv. Returns >0 to run, 0 to exit successfully (--help, --version, after
  * printing), or <0 after printing one line naming the bad argument (exit with EXIT_USAGE). */

@@ -10,35 +10,66 @@
 #include <unistd.h>
 
 #include "activation.h"
+#include "address.h"
 #include "connection.h"
 #include "log.h"
 
 /* Accepts at most this many connections per wakeup, so that one busy listener cannot starve the
  * connections already open. */
 #define ACCEPT_BATCH 64
-#define DATAGRAM_MAX 65536
 #define TICK_MS 250
 #define FD_WARNING_INTERVAL_MS 60000
+#define PER_SOURCE_NOTICE_INTERVAL_MS 60000
 /* Spare ring storage kept for reuse, in bytes, whatever the buffer size. */
 #define POOL_SPARE_BYTES (4u << 20)
 
-static void server_watch_listeners(struct server *s, bool on) {
+/* Watches (or stops watching) the listeners of `socktype`: pausing accept leaves UDP served. */
+static void server_watch_listeners(struct server *s, int socktype, bool on) {
         for (size_t i = 0; i < s->n_listeners; i++) {
                 struct listener *l = &s->listeners[i];
                 uint32_t ev = on && !l->failed ? (EPOLLIN | (l->socktype == SOCK_STREAM ? EPOLLEXCLUSIVE : 0)) : 0;
-                int r = loop_watch(&s->loop, &l->watch, ev);
+                int r;
+
+                if (l->socktype != socktype)
+                        continue;
+                r = loop_watch(&s->loop, &l->watch, ev);
                 if (r < 0)
                         log_errno(r, "cannot watch listening socket %d", l->watch.fd);
         }
 }
 
-/* Listening is on while not draining, below the connection limit and not out of fds. */
+/* Listening is on while not draining, below the connection limit (of all workers together)
+ * and not out of fds. */
 static bool server_may_accept(const struct server *s) {
-        return !s->draining && !s->accept_paused && s->n_connections < s->max_connections;
+        return !s->draining && !s->accept_paused &&
+               atomic_load_explicit(&s->stats->connections, memory_order_relaxed) < s->max_connections;
+}
+
+/* Takes one of the max_connections slots shared by every worker, or says there is none: the
+ * count is exact, whatever the number of workers. */
+static bool server_slot_take(struct server *s) {
+        uint_fast64_t n = atomic_load_explicit(&s->stats->connections, memory_order_relaxed);
+
+        do {
+                if (n >= s->max_connections) {
+                        s->at_limit = true;
+                        return false;
+                }
+        } while (!atomic_compare_exchange_weak(&s->stats->connections, &n, n + 1));
+        return true;
+}
+
+void server_slot_release(struct server *s) {
+        atomic_fetch_sub_explicit(&s->stats->connections, 1, memory_order_relaxed);
 }
 
 static void server_update_accepting(struct server *s) {
-        server_watch_listeners(s, server_may_accept(s));
+        bool on = server_may_accept(s);
+
+        /* Off for the limit: a close, here or (seen at the tick) in another worker, turns it on. */
+        if (!on && !s->draining && !s->accept_paused)
+                s->at_limit = true;
+        server_watch_listeners(s, SOCK_STREAM, on);
 }
 
 /* Errors of accept(2) that concern one would-be client only (accept(2), "Error handling"). */
@@ -89,23 +120,67 @@ static bool listener_has_client(const struct listener *l) {
         return !l->blocking || (poll(&p, 1, 0) > 0 && (p.revents & POLLIN));
 }
 
+int server_source_take(struct server *s, const struct sockaddr *peer, socklen_t len, struct source **ret) {
+        struct source_key k;
+        uint_fast64_t last, refused;
+        int r;
+
+        *ret = NULL;
+        if (!s->per_source || source_key_from_sockaddr(peer, len, &k) < 0)
+                return 0;
+        r = sources_acquire(s->per_source, &k, s->config->max_per_source, s->loop.now_ms, ret);
+        if (r == 0)
+                return 0;
+        refused = atomic_fetch_add(&s->stats->per_source_refused, 1) + 1;
+        last = atomic_load(&s->stats->per_source_noticed_ms);
+        if ((last == 0 || s->loop.now_ms - last >= PER_SOURCE_NOTICE_INTERVAL_MS) &&
+            atomic_compare_exchange_strong(&s->stats->per_source_noticed_ms, &last, s->loop.now_ms)) {
+                char host[NI_MAXHOST], port[NI_MAXSERV];
+
+                sockaddr_numeric(peer, len, host, port);
+                log_notice("closing connections from %s beyond --max-per-source %u "
+                           "(%llu closed so far; this notice at most once a minute)",
+                           host, s->config->max_per_source, (unsigned long long) refused);
+        }
+        return r;
+}
+
+/* A client accepted on a slot already taken: its source counted, unless a balancer's PROXY
+ * header is to name it (connection.c counts that one once the header is read), then served. */
+static void server_serve_accepted(struct server *s, int fd, const struct sockaddr *peer, socklen_t len) {
+        struct source *source = NULL;
+        int r;
+
+        if (!s->config->proxy_protocol && server_source_take(s, peer, len, &source) < 0) {
+                close(fd);
+                server_slot_release(s);
+                return;
+        }
+        r = connection_create(s, fd, peer, len, source);
+        if (r < 0)
+                log_errno(r, "cannot set up a connection");
+}
+
 static void listener_accept(struct listener *l) {
         struct server *s = l->server;
 
         for (int i = 0; i < ACCEPT_BATCH && server_may_accept(s); i++) {
                 struct sockaddr_storage peer;
                 socklen_t len = sizeof peer;
-                int fd, r;
+                int fd;
 
                 /* An empty queue ends a shortage as EAGAIN does. */
                 if (!listener_has_client(l)) {
                         server_resume_accepting(s);
                         break;
                 }
+                if (!server_slot_take(s))
+                        break;
                 fd = accept4(l->watch.fd, (struct sockaddr *) &peer, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
                 if (fd < 0) {
                         int err = errno;
 
+                        server_slot_release(s);
                         if (err == EAGAIN || err == EWOULDBLOCK) {
                                 server_resume_accepting(s);
                                 break;
@@ -123,30 +198,9 @@ static void listener_accept(struct listener *l) {
                         l->failed = true;
                         break;
                 }
-                r = connection_create(s, fd, (struct sockaddr *) &peer, len);
-                if (r < 0)
-                        log_errno(r, "cannot set up a connection");
+                server_serve_accepted(s, fd, (struct sockaddr *) &peer, len);
         }
         server_update_accepting(s);
-}
-
-static void listener_echo_datagrams(struct listener *l) {
-        struct server *s = l->server;
-
-        for (int i = 0; i < ACCEPT_BATCH; i++) {
-                struct sockaddr_storage peer;
-                socklen_t len = sizeof peer;
-                ssize_t n;
-
-                n = recvfrom(l->watch.fd, s->datagram, DATAGRAM_MAX, MSG_DONTWAIT,
-                             (struct sockaddr *) &peer, &len);
-                if (n < 0)
-                        break;
-                /* UDP is lossy by contract: a datagram that cannot be sent now is dropped. */
-                if (sendto(l->watch.fd, s->datagram, (size_t) n, MSG_DONTWAIT | MSG_NOSIGNAL,
-                           (struct sockaddr *) &peer, len) >= 0)
-                        atomic_fetch_add_explicit(&s->stats->datagrams, 1, memory_order_relaxed);
-        }
 }
 
 static void listener_dispatch(struct watch *w, uint32_t events) {
@@ -158,7 +212,7 @@ static void listener_dispatch(struct watch *w, uint32_t events) {
         if (w->events == 0)
                 return;
         if (l->socktype == SOCK_DGRAM)
-                listener_echo_datagrams(l);
+                datagram_echo(l->server->udp, w->fd, l->server->loop.now_ms);
         else
                 listener_accept(l);
 }
@@ -172,9 +226,10 @@ static void server_check_done(struct server *s) {
 
 void server_connection_gone(struct server *s) {
         s->n_connections--;
-        atomic_fetch_sub_explicit(&s->stats->connections, 1, memory_order_relaxed);
-        if (s->accept_paused || s->n_connections + 1 == s->max_connections) {
+        server_slot_release(s);
+        if (s->accept_paused || s->at_limit) {
                 s->accept_paused = false;
+                s->at_limit = false;
                 server_update_accepting(s);
         }
         server_check_done(s);
@@ -193,6 +248,12 @@ static void server_close_idle(struct server *s) {
         }
 }
 
+void server_log_suppressed(struct server *s, uint64_t n) {
+        (void) s;
+        log_warning("%llu more connection errors in the last %u s were not logged",
+                    (unsigned long long) n, RATELIMIT_INTERVAL_MS / 1000);
+}
+
 /* --proxy-protocol: no header within PROXY_HEADER_TIMEOUT_MS, no echo. Never touched while
  * waiting, these connections are in the order they came. */
 static void server_expire_headers(struct server *s) {
@@ -204,6 +265,10 @@ static void server_expire_headers(struct server *s) {
 
 static void server_tick(void *userdata) {
         struct server *s = userdata;
+        uint64_t suppressed = ratelimit_flush(&s->stats->conn_errors, s->loop.now_ms);
+
+        if (suppressed > 0)
+                server_log_suppressed(s, suppressed);
 
         if (s->accept_paused || atomic_load_explicit(&s->stats->out_of_fds, memory_order_relaxed)) {
                 s->accept_paused = false;
@@ -215,6 +280,11 @@ static void server_tick(void *userdata) {
                         if (s->listeners[i].socktype == SOCK_STREAM && !s->listeners[i].failed)
                                 listener_accept(&s->listeners[i]);
         }
+        /* A slot freed by another worker: this one has no close of its own to notice it. */
+        if (s->at_limit && server_may_accept(s)) {
+                s->at_limit = false;
+                server_update_accepting(s);
+        }
         server_close_idle(s);
         server_expire_headers(s);
         if (s->draining && s->loop.now_ms >= s->drain_deadline_ms && s->n_connections > 0) {
@@ -224,6 +294,8 @@ static void server_tick(void *userdata) {
                 while (!list_empty(&s->awaiting))
                         connection_destroy(connection_oldest_awaiting(s));
         }
+        if (s->udp)
+                datagram_tick(s->udp, s->loop.now_ms);
         if (s->tick_hook)
                 s->tick_hook(s);
         server_check_done(s);
@@ -245,20 +317,20 @@ void server_close_listeners(struct server *s) {
 
                 if (l->socktype != SOCK_STREAM || l->failed)
                         continue;
-                while (s->n_connections < s->max_connections) {
+                while (server_slot_take(s)) {
                         struct sockaddr_storage peer;
                         socklen_t len = sizeof peer;
                         int fd = accept4(l->watch.fd, (struct sockaddr *) &peer, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
-                        int r;
 
                         if (fd < 0) {
-                                if (errno == EINTR || accept_error_is_transient(errno))
+                                int err = errno;
+
+                                server_slot_release(s);
+                                if (err == EINTR || accept_error_is_transient(err))
                                         continue;
                                 break;
                         }
-                        r = connection_create(s, fd, (struct sockaddr *) &peer, len);
-                        if (r < 0)
-                                log_errno(r, "cannot set up a connection");
+                        server_serve_accepted(s, fd, (struct sockaddr *) &peer, len);
                 }
                 if (shutdown(l->watch.fd, SHUT_RDWR) < 0)
                         log_errno(-errno, "cannot stop listening on socket %d", l->watch.fd);
@@ -266,20 +338,56 @@ void server_close_listeners(struct server *s) {
         }
 }
 
+void server_stop_now(struct server *s) {
+        server_stop(s);
+        if (s->n_connections > 0)
+                log_warning("stopping at once: closing %zu connections that are still open", s->n_connections);
+        while (!list_empty(&s->idle))
+                connection_destroy(connection_oldest(s));
+        while (!list_empty(&s->awaiting))
+                connection_destroy(connection_oldest_awaiting(s));
+        server_check_done(s);
+}
+
+/* The eventfd adds up what is written: 1 for a stop, STOP_NOW for a stop at once. */
+#define STOP_NOW (UINT64_C(1) << 32)
+
 static void server_stop_dispatch(struct watch *w, uint32_t events) {
         struct server *s = container_of(w, struct server, stop_watch);
-        uint64_t v;
+        uint64_t v = 0;
 
         if (read(w->fd, &v, sizeof v) < 0 && errno != EAGAIN)
                 log_errno(-errno, "cannot read stop event");
-        server_stop(s);
+        if (v >= STOP_NOW)
+                server_stop_now(s);
+        else
+                server_stop(s);
 }
 
-void server_request_stop(struct server *s) {
-        uint64_t one = 1;
+void server_request_stop(struct server *s, bool now) {
+        uint64_t v = now ? STOP_NOW : 1;
 
-        if (write(s->stop_watch.fd, &one, sizeof one) < 0)
+        if (write(s->stop_watch.fd, &v, sizeof v) < 0)
                 log_errno(-errno, "cannot signal worker to stop");
+}
+
+/* One struct datagram for all the datagram listeners, if there are any. */
+static int server_init_datagrams(struct server *s) {
+        int *dgram = calloc(s->n_listeners ? s->n_listeners : 1, sizeof *dgram);
+        size_t n_dgram = 0;
+        int r = 0;
+
+        if (!dgram)
+                return -ENOMEM;
+        for (size_t i = 0; i < s->n_listeners; i++)
+                if (s->listeners[i].socktype == SOCK_DGRAM)
+                        dgram[n_dgram++] = s->listeners[i].watch.fd;
+        if (n_dgram > 0) {
+                s->udp = calloc(1, sizeof *s->udp);
+                r = s->udp ? datagram_init(s->udp, s->config, s->stats, dgram, n_dgram, s->loop.now_ms) : -ENOMEM;
+        }
+        free(dgram);
+        return r;
 }
 
 int server_init(struct server *s, const struct config *c, struct stats *stats,
@@ -313,17 +421,16 @@ int server_init(struct server *s, const struct config *c, struct stats *stats,
 
                 if (type < 0)
                         return type;
-                if (type == SOCK_DGRAM && !s->datagram) {
-                        s->datagram = malloc(DATAGRAM_MAX);
-                        if (!s->datagram)
-                                return -ENOMEM;
-                }
                 s->listeners[s->n_listeners] = (struct listener) {
                         .server = s, .socktype = type, .blocking = fd_is_blocking(fds[i]) };
                 watch_init(&s->listeners[s->n_listeners].watch, fds[i], listener_dispatch);
                 s->n_listeners++;
         }
+        r = server_init_datagrams(s);
+        if (r < 0)
+                return r;
         loop_set_tick(&s->loop, TICK_MS, server_tick, s);
+        server_watch_listeners(s, SOCK_DGRAM, true);
         server_update_accepting(s);
         return 0;
 }
@@ -335,10 +442,14 @@ void server_finish(struct server *s) {
         while (!list_empty(&s->awaiting))
                 connection_destroy(connection_oldest_awaiting(s));
         /* Listening fds belong to the caller (they may be systemd's): only stop watching them. */
-        if (s->loop.epfd >= 0)
-                server_watch_listeners(s, false);
+        if (s->loop.epfd >= 0) {
+                server_watch_listeners(s, SOCK_STREAM, false);
+                server_watch_listeners(s, SOCK_DGRAM, false);
+        }
         free(s->listeners);
-        free(s->datagram);
+        if (s->udp)
+                datagram_finish(s->udp);
+        free(s->udp);
         if (s->stop_watch.fd >= 0)
                 close(s->stop_watch.fd);
         buffer_pool_finish(&s->pool);
@@ -352,7 +463,9 @@ int server_adopt(struct server *s, int fd) {
 
         if (getpeername(fd, (struct sockaddr *) &peer, &len) < 0)
                 len = 0;
-        return connection_create(s, fd, len ? (struct sockaddr *) &peer : NULL, len);
+        /* The one client of an Accept=yes or inetd nowait instance: no limit to check. */
+        atomic_fetch_add_explicit(&s->stats->connections, 1, memory_order_relaxed);
+        return connection_create(s, fd, len ? (struct sockaddr *) &peer : NULL, len, NULL);
 }
 
 int server_run(struct server *s) {

@@ -9,9 +9,11 @@
 #include <stdint.h>
 
 #include "buffer.h"
+#include "datagram.h"
 #include "list.h"
 #include "loop.h"
 #include "options.h"
+#include "sources.h"
 #include "stats.h"
 
 struct listener {
@@ -32,20 +34,25 @@ struct server {
         struct list idle;                       /* connections, least recently active first */
         struct list awaiting;                   /* --proxy-protocol: awaiting their header, oldest first */
         size_t n_connections;
-        size_t max_connections;
+        size_t max_connections;                 /* of all workers together (stats->connections) */
+        bool at_limit;                          /* a slot was wanted and none was free */
         bool accept_paused;                     /* out of fds: retry at the next tick or close */
         bool draining;
         uint64_t drain_deadline_ms;
-        uint8_t *datagram;                      /* scratch for one UDP datagram */
+        struct sources *per_source;             /* shared, locked; NULL: no --max-per-source */
+        struct datagram *udp;                   /* the datagram sockets' state, if it has any */
         struct watch stop_watch;                /* eventfd: server_request_stop() from another thread */
         void (*tick_hook)(struct server *s);    /* the main worker's periodic work */
-        void *hook_userdata;
+        void *hook_userdata;                    /* for tick_hook; echod.c keeps its context here */
 };
 
 /* Prepares s to watch fds[0..n), listening stream or datagram sockets that stay owned by the
  * caller. They may be in blocking mode (systemd passes them so unless NonBlocking=yes): a
  * blocking listener is only accepted on after poll() says a client waits, so only one server
- * may watch it. Returns 0 or -errno; call server_finish() either way. */
+ * may watch it. Datagram sockets are echoed on (datagram.h) whether or not accepting is paused;
+ * give them to one server only, since each server keeps its own rates. max_connections is the
+ * limit for every server sharing stats, together. Returns 0 or -errno; call server_finish()
+ * either way. */
 int server_init(struct server *s, const struct config *c, struct stats *stats,
                 size_t max_connections, const int *fds, size_t n);
 
@@ -72,8 +79,27 @@ void server_stop(struct server *s);
  * queue is the next instance's. Other servers watching them see accept fail quietly. */
 void server_close_listeners(struct server *s);
 
-/* Asks s to stop as server_stop() does; safe from any thread. */
-void server_request_stop(struct server *s);
+/* Stops accepting and closes every open connection at once (pending bytes discarded); the loop
+ * then returns. From s's own thread. */
+void server_stop_now(struct server *s);
+
+/* Asks s to stop as server_stop() does, or with `now` as server_stop_now() does; safe from any
+ * thread. */
+void server_request_stop(struct server *s, bool now);
+
+/* Gives back a connection slot taken before connection_create() (which does so itself when it
+ * fails before the connection is linked). */
+void server_slot_release(struct server *s);
+
+/* --max-per-source: counts one more connection of the source of peer (AF_INET, AF_INET6; other
+ * families are not limited) in the shared table, *ret the count to give back, NULL without a
+ * limit. Returns 0, or <0 when the source is at its limit: counted, with a notice at most once a
+ * minute; the caller closes the connection unread. With --proxy-protocol called for the client
+ * a connection's header names, once it is read. */
+int server_source_take(struct server *s, const struct sockaddr *peer, socklen_t len, struct source **ret);
 
 /* Called by connection_destroy(): the connection was unlinked and its fd closed. */
 void server_connection_gone(struct server *s);
+
+/* Logs that n rate-limited connection error lines were not logged. */
+void server_log_suppressed(struct server *s, uint64_t n);

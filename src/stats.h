@@ -7,17 +7,26 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "datagram.h"
+#include "log.h"
+
 /* Counters shared by every worker, read for STATUS= lines. */
 struct stats {
         atomic_uint_fast64_t connections;       /* open now */
         atomic_uint_fast64_t served;            /* accepted since start */
         atomic_uint_fast64_t bytes;             /* echoed since start */
         atomic_uint_fast64_t datagrams;         /* UDP datagrams echoed since start */
+        atomic_uint_fast64_t datagrams_dropped[DATAGRAM_DROP_REASONS];  /* without a reply, by reason */
         /* Out of fds, shared by the workers: from a failed accept until one finds no client
          * waiting; the warning at most once a minute, and one "again" line per warning. */
         atomic_bool out_of_fds;
         atomic_bool fd_resume_pending;
         atomic_uint_fast64_t fd_warned_ms;
+        struct ratelimit conn_errors;           /* "connection ... closed on error" lines */
+        atomic_uint_fast64_t per_source_refused;        /* closed at accept: --max-per-source */
+        atomic_uint_fast64_t per_source_noticed_ms;     /* the notice, at most once a minute */
+        /* Ring storage held by every connection (--max-memory). */
+        atomic_size_t ring_bytes;
         /* --proxy-protocol: connections closed unanswered for want of a valid header, and the
          * notice about them, at most once a minute (the count when it was last given). */
         atomic_uint_fast64_t proxy_refused;

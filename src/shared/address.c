@@ -232,14 +232,45 @@ void sockaddr_pytuple(const struct sockaddr *sa, socklen_t len, char *out, size_
         char host[NI_MAXHOST], port[NI_MAXSERV];
 
         if (sa->sa_family == AF_UNIX) {
-                /* Python shows a path as a string, an unnamed peer as ''. */
+                /* Python shows a path as a string, an unnamed peer as ''. An abstract name is
+                 * shown in full, NULs and all, with the backslash and every byte that is not
+                 * printable ASCII escaped, so that two names never look alike. */
                 const struct sockaddr_un *su = (const struct sockaddr_un *) sa;
                 size_t n = len > offsetof(struct sockaddr_un, sun_path)
                                    ? len - offsetof(struct sockaddr_un, sun_path) : 0;
-                if (n > 0 && su->sun_path[0] == '\0')
-                        snprintf(out, size, "'@%.*s'", (int) n - 1, su->sun_path + 1);
-                else
-                        snprintf(out, size, "'%.*s'", (int) strnlen(su->sun_path, n), su->sun_path);
+                bool abstract = n > 0 && su->sun_path[0] == '\0';
+                size_t o = 0, i = abstract ? 1 : 0;
+
+                if (n > sizeof su->sun_path)
+                        n = sizeof su->sun_path;
+                if (!abstract)
+                        n = strnlen(su->sun_path, n);
+                if (size < 4) {
+                        if (size > 0)
+                                out[0] = '\0';
+                        return;
+                }
+                out[o++] = '\'';
+                if (abstract)
+                        out[o++] = '@';
+                for (; i < n; i++) {
+                        unsigned char ch = (unsigned char) su->sun_path[i];
+                        int w;
+
+                        if (!abstract)
+                                w = snprintf(out + o, size - o, "%c", ch);
+                        else if (ch == '\\')
+                                w = snprintf(out + o, size - o, "\\\\");
+                        else if (ch < 0x20 || ch >= 0x7f)
+                                w = snprintf(out + o, size - o, "\\x%02x", ch);
+                        else
+                                w = snprintf(out + o, size - o, "%c", ch);
+                        if (w < 0 || o + (size_t) w + 2 > size)
+                                break;
+                        o += (size_t) w;
+                }
+                out[o++] = '\'';
+                out[o] = '\0';
                 return;
         }
         sockaddr_numeric(sa, len, host, port);

@@ -211,3 +211,41 @@ start_all() {
         assert_success
         wait_status echod2
 }
+
+@test "haproxy: --max-per-source counts the client HAProxy names, not HAProxy: one source at its limit, another served" {
+        start_all --max-per-source 1
+        local go=$BATS_TEST_TMPDIR/go i n total
+        # Three held connections from 127.0.0.41: round robin puts one on each backend.
+        "$PY" "$HELPERS/stress.py" hold 127.0.0.1 "$FRONT" --clients 3 --source 127.0.0.41 \
+                --go-file "$go" --timeout 30 >"$BATS_TEST_TMPDIR/hold.out" 2>&1 3>&- &
+        local hold=$! status=0
+        track_pid "$hold"
+        local deadline=$((SECONDS + 11))
+        until total=0 && for i in 1 2 3; do
+                        n=$(count_lines "$BATS_TEST_TMPDIR/echod$i.out" "^connection from \('127\.0\.0\.41', ")
+                        total=$((total + n))
+                done && [ "$total" -ge 3 ]; do
+                [ "$SECONDS" -lt "$deadline" ] || { echo "only $total of 3 held connections reached a backend" >&2; return 1; }
+                sleep 0.05
+        done
+        for i in 1 2 3; do
+                assert_equal "$(count_lines "$BATS_TEST_TMPDIR/echod$i.out" "^connection from \('127\.0\.0\.41', ")" 1
+        done
+        # A fourth from 127.0.0.41: whichever backend it reaches holds one already.
+        run "$PY" "$HELPERS/proxy_client.py" 127.0.0.1 "$FRONT" --header none --source 127.0.0.41 --expect-nothing
+        assert_success
+        assert_output --regexp '^nothing back '
+        # Another source is served at once, through the same balancer address.
+        run "$PY" "$HELPERS/proxy_client.py" 127.0.0.1 "$FRONT" --header none --source 127.0.0.42
+        assert_success
+        assert_output "1000 bytes back of 1000 sent: intact"
+        run bash -c "cat '$BATS_TEST_TMPDIR'/echod?.out"
+        assert_line --regexp '^closing connections from 127\.0\.0\.41 beyond --max-per-source 1 '
+        refute_line --regexp '^closing connections from 127\.0\.0\.(1|42) '
+        # The held ones are still served: their echo comes back once they half-close.
+        touch "$go"
+        wait "$hold" || status=$?
+        run cat "$BATS_TEST_TMPDIR/hold.out"
+        assert_line '3 of 3 clients intact'
+        assert_equal "$status" 0
+}
