@@ -209,7 +209,7 @@ refused_env() {
         refused 2 "option '--info' takes no value" "$ECHO_CLIENT" --info=yes
         refused 2 "-m and -f cannot be used together" "$ECHO_CLIENT" -m x -f /etc/hostname
         refused 2 "unknown option '-z'" "$ECHO_CLIENT" -qz
-        refused 2 "invalid value for --timeout: '1?2'" "$ECHO_CLIENT" -t $'1\n2'
+        refused 2 "invalid value for --timeout: '1\\x0a2'" "$ECHO_CLIENT" -t $'1\n2'
 }
 
 @test "echo-client: host and port empty, out of range or with junk (exit 2)" {
