@@ -55,6 +55,7 @@ int log_errno(int r, const char *fmt, ...) __attribute__((format(printf, 2, 3)))
 #define log_warning(...) log_full(LOG_WARNING, __VA_ARGS__)
 #define log_notice(...)  log_full(LOG_NOTICE, __VA_ARGS__)
 #define log_info(...)    log_full(LOG_INFO, __VA_ARGS__)
+#define log_debug(...)   log_full(LOG_DEBUG, __VA_ARGS__)
 
 /* A budget for lines a remote peer can trigger (a burst per interval, shared by every thread):
  * beyond it lines are counted instead of logged. Zero-initialised state is valid. */
