@@ -17,6 +17,7 @@
 
 #include "address.h"
 #include "log.h"
+#include "proxy.h"
 #include "pyrepr.h"
 #include "server.h"
 
@@ -24,6 +25,7 @@
 #define TRACE_CHUNK 16
 /* Read-write turns per wakeup at most. */
 #define DISPATCH_ROUNDS 8
+#define REFUSE_NOTICE_INTERVAL_MS 60000
 
 static void connection_log(const struct connection *c, const char *what) {
         char peer[NI_MAXHOST + 64];
@@ -85,12 +87,14 @@ void connection_destroy(struct connection *c) {
         if (!c)
                 return;
         s = c->server;
-        if (log_verbosity() >= 1)
+        /* One that never sent its header was never logged as opened either. */
+        if (log_verbosity() >= 1 && !c->awaiting_header)
                 connection_log(c, "closed connection from");
         list_remove(&c->idle);
         /* Closing the fd removes it from epoll. */
         close(c->watch.fd);
         connection_ring_give(c);
+        free(c->header);
         if (c->source)
                 sources_release(s->per_source, c->source);
         free(c);
@@ -103,7 +107,8 @@ struct connection *connection_oldest(const struct server *s) {
         return first ? container_of(first, struct connection, idle) : NULL;
 }
 
-/* Marks c most recently active: the end of the idle list. */
+/* Marks c most recently active: the end of the idle list (which it joins from the awaiting
+ * list once its PROXY header is read). */
 static void connection_touch(struct connection *c) {
         c->last_active_ms = c->server->loop.now_ms;
         list_remove(&c->idle);
@@ -172,6 +177,120 @@ static void connection_dispatch_direct(struct connection *c) {
         }
 }
 
+struct connection *connection_oldest_awaiting(const struct server *s) {
+        struct list *first = list_first(&s->awaiting);
+
+        return first ? container_of(first, struct connection, idle) : NULL;
+}
+
+void connection_refuse(struct connection *c, const char *why) {
+        struct stats *st = c->server->stats;
+        uint64_t now = c->server->loop.now_ms, total, last;
+
+        total = atomic_fetch_add(&st->proxy_refused, 1) + 1;
+        last = atomic_load(&st->proxy_noticed_ms);
+        if ((last == 0 || now - last >= REFUSE_NOTICE_INTERVAL_MS) &&
+            atomic_compare_exchange_strong(&st->proxy_noticed_ms, &last, now)) {
+                uint64_t n = total - atomic_exchange(&st->proxy_noticed, total);
+                char peer[NI_MAXHOST + 64];
+
+                sockaddr_pytuple((const struct sockaddr *) &c->peer, c->peer_len, peer, sizeof peer);
+                log_notice("closed %llu connection%s without a valid PROXY header, the latest from %s: %s "
+                           "(at most one such line a minute; STATUS= has the total)",
+                           (unsigned long long) n, n == 1 ? "" : "s", peer, why);
+        }
+        connection_destroy(c);
+}
+
+/* The header was read: c joins the idle order, as the client the header names (or, for the
+ * balancer's own connections, LOCAL and UNKNOWN, as itself), counted against --max-per-source
+ * as that client. Returns 0, or -EDQUOT when the client is at its limit (counted and noticed by
+ * server_source_take(); c is to be closed unanswered). */
+static int connection_take_header(struct connection *c, const struct proxy_header *h) {
+        struct server *s = c->server;
+        char via[NI_MAXHOST + 64];
+        int r;
+
+        if (h->local)
+                r = server_source_take(s, (const struct sockaddr *) &c->peer, c->peer_len, &c->source);
+        else
+                r = server_source_take(s, (const struct sockaddr *) &h->source, h->source_len, &c->source);
+        if (r < 0)
+                return -EDQUOT;
+        c->awaiting_header = false;
+        connection_touch(c);
+        atomic_fetch_add_explicit(&s->stats->served, 1, memory_order_relaxed);
+        if (log_verbosity() >= 1)
+                sockaddr_pytuple((const struct sockaddr *) &c->peer, c->peer_len, via, sizeof via);
+        if (!h->local) {
+                memcpy(&c->peer, &h->source, h->source_len);
+                c->peer_len = h->source_len;
+        }
+        if (log_verbosity() < 1)
+                return 0;
+        if (h->local) {
+                log_info("connection from %s (the balancer's own, PROXY %s)", via, h->version == 1 ? "UNKNOWN" : "LOCAL");
+        } else {
+                char peer[NI_MAXHOST + 64];
+
+                sockaddr_pytuple((const struct sockaddr *) &c->peer, c->peer_len, peer, sizeof peer);
+                log_info("connection from %s via %s", peer, via);
+        }
+        return 0;
+}
+
+/* --proxy-protocol: reads the header and not a byte more (it peeks first), so that what the
+ * client sent after it stays in the socket for the echo. Bytes of a header that arrives in
+ * pieces are kept in c->header. Returns 1 once the header was taken, 0 to wait for more,
+ * -EDQUOT when the client it names is at --max-per-source, or another <0 with *why set when
+ * the connection must be refused. */
+static int connection_read_header(struct connection *c, const char **why) {
+        uint8_t buf[PROXY_HEADER_MAX];
+        struct proxy_header h;
+        size_t have = c->header_len, take;
+        ssize_t n;
+        int r;
+
+        if (have > 0)
+                memcpy(buf, c->header, have);
+        n = recv(c->watch.fd, buf + have, sizeof buf - have, MSG_PEEK | MSG_DONTWAIT);
+        if (n < 0) {
+                int err = errno;
+
+                if (err == EAGAIN || err == EINTR)
+                        return 0;
+                *why = strerror(err);
+                return -err;
+        }
+        if (n == 0) {
+                *why = "closed before sending a PROXY header";
+                return -ECONNRESET;
+        }
+        r = proxy_header_parse(buf, have + (size_t) n, &h, why);
+        if (r < 0)
+                return r;
+        /* Only header bytes are taken out of the socket: all of them while more are to come. */
+        take = r > 0 ? (size_t) r - have : (size_t) n;
+        if (recv(c->watch.fd, buf + have, take, MSG_DONTWAIT) != (ssize_t) take) {
+                *why = "the peeked header could not be read";
+                return -EIO;
+        }
+        if (r == 0) {
+                if (!c->header && !(c->header = malloc(PROXY_HEADER_MAX))) {
+                        *why = strerror(ENOMEM);
+                        return -ENOMEM;
+                }
+                memcpy(c->header + have, buf + have, take);
+                c->header_len = (uint16_t) (have + take);
+                return 0;
+        }
+        free(c->header);
+        c->header = NULL;
+        c->header_len = 0;
+        r = connection_take_header(c, &h);
+        return r < 0 ? r : 1;
+}
+
 /* Returns >0 if bytes were read, 0 if none are ready or the peer half-closed, or -errno. */
 static int connection_read(struct connection *c) {
         struct msghdr msg = { 0 };
@@ -235,6 +354,19 @@ static void connection_dispatch(struct watch *w, uint32_t events) {
         uint32_t want = 0;
         int r;
 
+        if (c->awaiting_header) {
+                const char *why = NULL;
+
+                r = connection_read_header(c, &why);
+                if (r == -EDQUOT)
+                        connection_destroy(c);
+                else if (r < 0)
+                        connection_refuse(c, why);
+                if (r <= 0)
+                        return;
+                /* The client's first bytes may have come with the header. */
+                readable = true;
+        }
         /* Nothing held and no ring to be had: serve it anyway, holding nothing. */
         if (!connection_ring_take(c)) {
                 connection_dispatch_direct(c);
@@ -309,11 +441,15 @@ int connection_create(struct server *s, int fd, const struct sockaddr *peer, soc
                 memcpy(&c->peer, peer, peer_len);
         c->peer_len = peer_len;
         c->last_active_ms = s->loop.now_ms;
-        list_insert_tail(&s->idle, &c->idle);
+        c->awaiting_header = s->config->proxy_protocol;
+        list_insert_tail(c->awaiting_header ? &s->awaiting : &s->idle, &c->idle);
         s->n_connections++;
-        atomic_fetch_add_explicit(&s->stats->served, 1, memory_order_relaxed);
-        if (log_verbosity() >= 1)
-                connection_log(c, NULL);
+        /* Behind a balancer the client is known, and served, once its header is read. */
+        if (!c->awaiting_header) {
+                atomic_fetch_add_explicit(&s->stats->served, 1, memory_order_relaxed);
+                if (log_verbosity() >= 1)
+                        connection_log(c, NULL);
+        }
 
         /* Echoed bytes go out as soon as they are read, never held back by Nagle; this
          * connection is ours alone, even when inetd or systemd accepted it. Fails harmlessly

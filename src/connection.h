@@ -16,11 +16,15 @@ struct server;
 struct connection {
         struct watch watch;             /* the loop hands back &watch: container_of() */
         struct server *server;
-        struct list idle;               /* in the server's idle list, least recently active first */
+        struct list idle;               /* in the server's idle list, least recently active first, or
+                                         * until its PROXY header is read in its awaiting list */
         struct buffer buf;              /* storage only while bytes are pending */
         uint64_t last_active_ms;
         uint64_t echoed;                /* bytes written back */
         bool read_eof;                  /* the peer half-closed: flush, then close */
+        bool awaiting_header;           /* --proxy-protocol: not a byte is echoed before it */
+        uint16_t header_len;            /* of a header that came in pieces, held in `header` */
+        uint8_t *header;
         struct source *source;          /* its count in server->per_source, or NULL */
         socklen_t peer_len;
         struct sockaddr_storage peer;
@@ -37,5 +41,16 @@ int connection_create(struct server *s, int fd, const struct sockaddr *peer, soc
 /* Unlinks, closes the socket and frees. Accepts NULL. Pending bytes are discarded. */
 void connection_destroy(struct connection *c);
 
+/* --proxy-protocol: how long a connection may take to send its header. The specification asks
+ * for at least 3 s, to cover a TCP retransmission. */
+#define PROXY_HEADER_TIMEOUT_MS 3000
+
+/* Closes c, which is awaiting its PROXY header, without an echo: counted in the stats, with a
+ * notice (saying `why` for the latest) at most once a minute whatever the number. */
+void connection_refuse(struct connection *c, const char *why);
+
 /* The connection of s least recently active, or NULL when s has none. */
 struct connection *connection_oldest(const struct server *s);
+
+/* --proxy-protocol: the connection of s that has waited longest for its header, or NULL. */
+struct connection *connection_oldest_awaiting(const struct server *s);

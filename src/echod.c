@@ -35,6 +35,7 @@ struct context {
         int *fds;                       /* listening and datagram sockets, closed at exit */
         size_t n_fds;
         int connected_fd;               /* a client handed over (Accept=yes, inetd nowait), or -1 */
+        bool bound_here;                /* fds were bound by echod (standalone), not passed */
         struct server *servers;         /* one per worker; [0] runs in the main thread */
         size_t n_servers;
         pthread_t *threads;             /* threads[i] runs servers[i + 1] */
@@ -160,6 +161,10 @@ static enum log_target log_target_for(bool inetd) {
 static void context_stop(struct context *ctx, const char *why) {
         ctx->stopping = true;
         status_stopping(&ctx->status, why);
+        /* Sockets echod bound itself have no one to hand their queue to; first, so that the
+         * drain counts the clients taken from it. */
+        if (ctx->bound_here)
+                server_close_listeners(&ctx->servers[0]);
         server_stop(&ctx->servers[0]);
         for (size_t i = 1; i < ctx->n_servers; i++)
                 server_request_stop(&ctx->servers[i], false);
@@ -386,7 +391,10 @@ static int context_sockets(struct context *ctx) {
                         return EXIT_RUNTIME;
                 }
         }
-        return n == 0 ? bind_standalone(ctx) : EXIT_OK;
+        if (n > 0)
+                return EXIT_OK;
+        ctx->bound_here = true;
+        return bind_standalone(ctx);
 }
 
 int main(int argc, char **argv) {

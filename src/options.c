@@ -18,6 +18,7 @@ enum {
         OPT_EXIT_IDLE,
         OPT_WORKERS,
         OPT_BUFFER_SIZE,
+        OPT_PROXY_PROTOCOL,
         OPT_UDP_RATE,
         OPT_UDP_GLOBAL_RATE,
         OPT_MAX_PER_SOURCE,
@@ -35,6 +36,7 @@ static const struct option options[] = {
         { "exit-idle",       required_argument, NULL, OPT_EXIT_IDLE },
         { "workers",         required_argument, NULL, OPT_WORKERS },
         { "buffer-size",     required_argument, NULL, OPT_BUFFER_SIZE },
+        { "proxy-protocol",  no_argument,       NULL, OPT_PROXY_PROTOCOL },
         { "udp-rate",        required_argument, NULL, OPT_UDP_RATE },
         { "udp-global-rate", required_argument, NULL, OPT_UDP_GLOBAL_RATE },
         { "max-per-source",  required_argument, NULL, OPT_MAX_PER_SOURCE },
@@ -65,6 +67,8 @@ static void help(void) {
                "      --udp-rate N          UDP datagrams a second echoed to one source address\n"
                "                            (IPv6: its /64), bursts of N (default 50, 0 no limit)\n"
                "      --udp-global-rate N   UDP datagrams a second echoed in all (default 5000, 0 no limit)\n"
+               "      --proxy-protocol      every TCP connection begins with a PROXY header (v1 or v2)\n"
+               "                            from a load balancer; the client is the one it names\n"
                "  -h, --help                show this help and exit\n"
                "  -V, --version             show the version and exit\n"
                "\n"
@@ -146,6 +150,9 @@ int config_parse(struct config *c, int argc, char **argv) {
                         if (parse_option_number("buffer-size", optarg, 1024, 64 << 20, &v) < 0)
                                 return -EINVAL;
                         c->buffer_size = (size_t) v;
+                        break;
+                case OPT_PROXY_PROTOCOL:
+                        c->proxy_protocol = true;
                         break;
                 case OPT_MAX_PER_SOURCE:
                         if (parse_option_number("max-per-source", optarg, 0, 10000000, &v) < 0)

@@ -29,6 +29,7 @@ struct config {
         unsigned exit_idle_s;           /* 0: never */
         unsigned workers;
         size_t buffer_size;
+        bool proxy_protocol;            /* --proxy-protocol: each connection starts with a PROXY header */
         unsigned udp_rate;              /* datagrams a second echoed to one source; 0: no limit */
         unsigned udp_global_rate;       /* datagrams a second echoed in all; 0: no limit */
         unsigned max_per_source;        /* TCP connections at once from one source; 0: no limit */

@@ -120,10 +120,7 @@ static bool listener_has_client(const struct listener *l) {
         return !l->blocking || (poll(&p, 1, 0) > 0 && (p.revents & POLLIN));
 }
 
-/* --max-per-source: takes one of the peer's connections in the shared table, or says no (the
- * caller closes the connection unread). Sources without an address (AF_UNIX) are not limited. */
-static int server_source_take(struct server *s, const struct sockaddr *peer, socklen_t len,
-                              struct source **ret) {
+int server_source_take(struct server *s, const struct sockaddr *peer, socklen_t len, struct source **ret) {
         struct source_key k;
         uint_fast64_t last, refused;
         int r;
@@ -148,14 +145,29 @@ static int server_source_take(struct server *s, const struct sockaddr *peer, soc
         return r;
 }
 
+/* A client accepted on a slot already taken: its source counted, unless a balancer's PROXY
+ * header is to name it (connection.c counts that one once the header is read), then served. */
+static void server_serve_accepted(struct server *s, int fd, const struct sockaddr *peer, socklen_t len) {
+        struct source *source = NULL;
+        int r;
+
+        if (!s->config->proxy_protocol && server_source_take(s, peer, len, &source) < 0) {
+                close(fd);
+                server_slot_release(s);
+                return;
+        }
+        r = connection_create(s, fd, peer, len, source);
+        if (r < 0)
+                log_errno(r, "cannot set up a connection");
+}
+
 static void listener_accept(struct listener *l) {
         struct server *s = l->server;
 
         for (int i = 0; i < ACCEPT_BATCH && server_may_accept(s); i++) {
                 struct sockaddr_storage peer;
                 socklen_t len = sizeof peer;
-                struct source *source;
-                int fd, r;
+                int fd;
 
                 /* An empty queue ends a shortage as EAGAIN does. */
                 if (!listener_has_client(l)) {
@@ -179,19 +191,14 @@ static void listener_accept(struct listener *l) {
                         }
                         if (accept_error_is_transient(err))
                                 continue;
-                        /* EINVAL (someone shut the socket down), EBADF, ...: retrying would spin. */
-                        log_errno(-err, "cannot accept on socket %d, no longer watching it", l->watch.fd);
+                        /* EINVAL (someone shut the socket down), EBADF, ...: retrying would spin.
+                         * Quietly if it was server_close_listeners(). */
+                        if (!(err == EINVAL && s->stats->listeners_closed))
+                                log_errno(-err, "cannot accept on socket %d, no longer watching it", l->watch.fd);
                         l->failed = true;
                         break;
                 }
-                if (server_source_take(s, (struct sockaddr *) &peer, len, &source) < 0) {
-                        close(fd);
-                        server_slot_release(s);
-                        continue;
-                }
-                r = connection_create(s, fd, (struct sockaddr *) &peer, len, source);
-                if (r < 0)
-                        log_errno(r, "cannot set up a connection");
+                server_serve_accepted(s, fd, (struct sockaddr *) &peer, len);
         }
         server_update_accepting(s);
 }
@@ -241,6 +248,15 @@ static void server_close_idle(struct server *s) {
         }
 }
 
+/* --proxy-protocol: no header within PROXY_HEADER_TIMEOUT_MS, no echo. Never touched while
+ * waiting, these connections are in the order they came. */
+static void server_expire_headers(struct server *s) {
+        struct connection *c;
+
+        while ((c = connection_oldest_awaiting(s)) && s->loop.now_ms - c->last_active_ms >= PROXY_HEADER_TIMEOUT_MS)
+                connection_refuse(c, "no PROXY header within 3 s");
+}
+
 static void server_tick(void *userdata) {
         struct server *s = userdata;
         uint64_t suppressed = ratelimit_flush(&s->stats->conn_errors, s->loop.now_ms);
@@ -264,10 +280,13 @@ static void server_tick(void *userdata) {
                 server_update_accepting(s);
         }
         server_close_idle(s);
+        server_expire_headers(s);
         if (s->draining && s->loop.now_ms >= s->drain_deadline_ms && s->n_connections > 0) {
                 log_warning("drain timeout: closing %zu connections that are still open", s->n_connections);
                 while (!list_empty(&s->idle))
                         connection_destroy(connection_oldest(s));
+                while (!list_empty(&s->awaiting))
+                        connection_destroy(connection_oldest_awaiting(s));
         }
         if (s->udp)
                 datagram_tick(s->udp, s->loop.now_ms);
@@ -285,12 +304,42 @@ void server_stop(struct server *s) {
         server_check_done(s);
 }
 
+void server_close_listeners(struct server *s) {
+        atomic_store(&s->stats->listeners_closed, true);
+        for (size_t i = 0; i < s->n_listeners; i++) {
+                struct listener *l = &s->listeners[i];
+
+                if (l->socktype != SOCK_STREAM || l->failed)
+                        continue;
+                while (server_slot_take(s)) {
+                        struct sockaddr_storage peer;
+                        socklen_t len = sizeof peer;
+                        int fd = accept4(l->watch.fd, (struct sockaddr *) &peer, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+                        if (fd < 0) {
+                                int err = errno;
+
+                                server_slot_release(s);
+                                if (err == EINTR || accept_error_is_transient(err))
+                                        continue;
+                                break;
+                        }
+                        server_serve_accepted(s, fd, (struct sockaddr *) &peer, len);
+                }
+                if (shutdown(l->watch.fd, SHUT_RDWR) < 0)
+                        log_errno(-errno, "cannot stop listening on socket %d", l->watch.fd);
+                l->failed = true;
+        }
+}
+
 void server_stop_now(struct server *s) {
         server_stop(s);
         if (s->n_connections > 0)
                 log_warning("stopping at once: closing %zu connections that are still open", s->n_connections);
         while (!list_empty(&s->idle))
                 connection_destroy(connection_oldest(s));
+        while (!list_empty(&s->awaiting))
+                connection_destroy(connection_oldest_awaiting(s));
         server_check_done(s);
 }
 
@@ -343,6 +392,7 @@ int server_init(struct server *s, const struct config *c, struct stats *stats,
         *s = (struct server) { .config = c, .stats = stats, .max_connections = max_connections };
         watch_init(&s->stop_watch, -1, server_stop_dispatch);
         list_init(&s->idle);
+        list_init(&s->awaiting);
         r = loop_init(&s->loop);
         if (r < 0)
                 return r;
@@ -388,6 +438,8 @@ void server_finish(struct server *s) {
         s->draining = true;
         while (!list_empty(&s->idle))
                 connection_destroy(connection_oldest(s));
+        while (!list_empty(&s->awaiting))
+                connection_destroy(connection_oldest_awaiting(s));
         /* Listening fds belong to the caller (they may be systemd's): only stop watching them. */
         if (s->loop.epfd >= 0) {
                 server_watch_listeners(s, SOCK_STREAM, false);

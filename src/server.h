@@ -36,6 +36,7 @@ struct server {
         struct listener *listeners;
         size_t n_listeners;
         struct list idle;                       /* connections, least recently active first */
+        struct list awaiting;                   /* --proxy-protocol: awaiting their header, oldest first */
         size_t n_connections;
         size_t max_connections;                 /* of all workers together (stats->connections) */
         bool at_limit;                          /* a slot was wanted and none was free */
@@ -76,6 +77,13 @@ int server_run(struct server *s);
  * called from s's own thread (or before server_run). */
 void server_stop(struct server *s);
 
+/* For listening sockets echod bound itself (standalone), called as a stop begins: accepts
+ * every client already queued on s's stream listeners (the drain serves them), then shuts the
+ * listeners down, so that a new client is refused at once (a balancer retries it on another
+ * backend) rather than left queued until exit and reset then. Never for passed sockets: their
+ * queue is the next instance's. Other servers watching them see accept fail quietly. */
+void server_close_listeners(struct server *s);
+
 /* Stops accepting and closes every open connection at once (pending bytes discarded); the loop
  * then returns. From s's own thread. */
 void server_stop_now(struct server *s);
@@ -87,6 +95,13 @@ void server_request_stop(struct server *s, bool now);
 /* Gives back a connection slot taken before connection_create() (which does so itself when it
  * fails before the connection is linked). */
 void server_slot_release(struct server *s);
+
+/* --max-per-source: counts one more connection of the source of peer (AF_INET, AF_INET6; other
+ * families are not limited) in the shared table, *ret the count to give back, NULL without a
+ * limit. Returns 0, or <0 when the source is at its limit: counted, with a notice at most once a
+ * minute; the caller closes the connection unread. With --proxy-protocol called for the client
+ * a connection's header names, once it is read. */
+int server_source_take(struct server *s, const struct sockaddr *peer, socklen_t len, struct source **ret);
 
 /* Called by connection_destroy(): the connection was unlinked and its fd closed. */
 void server_connection_gone(struct server *s);

@@ -27,4 +27,10 @@ struct stats {
         atomic_uint_fast64_t per_source_noticed_ms;     /* the notice, at most once a minute */
         /* Ring storage held by every connection (--max-memory). */
         atomic_size_t ring_bytes;
+        /* --proxy-protocol: connections closed unanswered for want of a valid header, and the
+         * notice about them, at most once a minute (the count when it was last given). */
+        atomic_uint_fast64_t proxy_refused;
+        atomic_uint_fast64_t proxy_noticed;
+        atomic_uint_fast64_t proxy_noticed_ms;
+        atomic_bool listeners_closed;           /* server_close_listeners() was called */
 };

@@ -22,6 +22,9 @@ void status_format(const struct stats *stats, char *buf, size_t size) {
                  (unsigned long long) atomic_load(&stats->connections),
                  (unsigned long long) atomic_load(&stats->served),
                  (unsigned long long) atomic_load(&stats->bytes));
+        if (atomic_load(&stats->proxy_refused) > 0)
+                snprintf(buf + strlen(buf), size - strlen(buf), ", %llu without a PROXY header",
+                         (unsigned long long) atomic_load(&stats->proxy_refused));
         /* UDP: echoed, and dropped by reason once one was. */
         for (int i = 0; i < DATAGRAM_DROP_REASONS; i++)
                 total += dropped[i] = atomic_load(&stats->datagrams_dropped[i]);

@@ -13,7 +13,7 @@
 #include "line.h"
 
 void fail_line(const char *fmt, ...) {
-        char raw[1024], msg[1024];
+        char raw[1024], msg[4 * sizeof raw];
         va_list ap;
 
         va_start(ap, fmt);

@@ -144,7 +144,7 @@ for e in sys.argv[2:]:
 
 @test "--json lists the first 10000 probes and counts the rest (10002 UDP probes to echod)" {
         # 1000 probes a second from one source: far over echod's default --udp-rate (50).
-        sa_udp_start --udp-rate 0
+        sa_udp_start --udp-rate 0 --udp-global-rate 0
         run --separate-stderr "$ECHO_CLIENT" -u --json -c 10002 -s 8 --interval 0.001 "127.0.0.1:$PORT"
         assert_success
         printf '%s\n' "$output" >"$BATS_TEST_TMPDIR/j"

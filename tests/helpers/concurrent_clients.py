@@ -5,7 +5,10 @@ reading concurrently, half-closes, reads until EOF and compares. Exit status 0 w
 client's echo is intact, 1 otherwise (one line per failed client on stderr, at most 20).
 
 Usage: concurrent.py --port PORT [--host 127.0.0.1] [--clients 1000] [--max-bytes 262144]
-                     [--seed N] [--timeout 60] [--sequential]"""
+                     [--seed N] [--timeout 60] [--sequential] [--sources A,B,...]
+
+--sources: client i connects from address i modulo their number (port chosen by the kernel),
+for servers that tell clients apart by address (a per-source limit, a balancer's PROXY header)."""
 import argparse
 import asyncio
 import os
@@ -17,7 +20,8 @@ async def one_client(i, args, rng_seed):
     rng = random.Random(rng_seed)
     size = rng.randrange(args.max_bytes + 1)
     payload = os.urandom(size)
-    reader, writer = await asyncio.open_connection(args.host, args.port)
+    local = (args.sources[i % len(args.sources)], 0) if args.sources else None
+    reader, writer = await asyncio.open_connection(args.host, args.port, local_addr=local)
 
     async def send():
         off = 0
@@ -53,6 +57,8 @@ async def main():
     p.add_argument("--seed", type=int, default=862)
     p.add_argument("--timeout", type=float, default=60)
     p.add_argument("--sequential", action="store_true", help="one client after another")
+    p.add_argument("--sources", type=lambda s: s.split(","), default=None,
+                   help="comma-separated local addresses to connect from, in turn")
     args = p.parse_args()
 
     if args.sequential:

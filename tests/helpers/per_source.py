@@ -27,7 +27,7 @@ def echoed(s, msg):
                 return False
             got += d
     except (ConnectionResetError, BrokenPipeError):
-        return False
+        return False  # refused (reset): a close echod has not seen yet
     return got == msg
 
 

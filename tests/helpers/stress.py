@@ -23,9 +23,11 @@ import sys
 import time
 
 
-def connect(host, port, rcvbuf=0):
+def connect(host, port, rcvbuf=0, source=None):
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     s = socket.socket(family, socket.SOCK_STREAM)
+    if source:
+        s.bind((source, 0))
     if rcvbuf:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
     s.connect((host, port))
@@ -112,7 +114,7 @@ def mode_run(args):
     clients = []
     for i in range(args.clients):
         rcvbuf = 4096 if args.small_rcvbuf and i % args.small_rcvbuf == 0 else 0
-        s = connect(args.host, args.port, rcvbuf)
+        s = connect(args.host, args.port, rcvbuf, args.source)
         s.setblocking(False)
         clients.append(Client(i, s, args, rng))
     total = sum(c.total for c in clients)
@@ -209,7 +211,7 @@ def recv_until_eof(s, deadline):
 def mode_hold(args):
     socks = []
     for i in range(args.clients):
-        s = connect(args.host, args.port)
+        s = connect(args.host, args.port, 0, args.source)
         s.sendall(f"client {i} was here\n".encode())
         socks.append(s)
     print(f"connected {len(socks)} clients", flush=True)
@@ -320,6 +322,7 @@ def main():
     p.add_argument("--timeout", type=float, default=60.0)
     p.add_argument("--go-file", default=None)
     p.add_argument("--idle-timeout", type=float, default=1.0)
+    p.add_argument("--source", default=None, help="run, hold: local address to connect from")
     args = p.parse_args()
     if args.seed is None:
         args.seed = random.randrange(1 << 30)
