@@ -3,7 +3,9 @@
  * The echo path: read into the connection's ring while it has room, write back what it holds.
  * Epoll interest follows the state: EPOLLIN while there is room and the peer has not
  * half-closed, EPOLLOUT while bytes are pending. A client that stops reading therefore stops
- * being read once its ring is full, and costs nothing more than the ring and kernel buffers. */
+ * being read once its ring is full, and costs nothing more than the ring and kernel buffers.
+ * A bulk connection may borrow a pipe instead of the ring (splice.h): the same rules hold, with
+ * "room" and "pending" asked of the pipe. */
 #include "connection.h"
 
 #include <errno.h>
@@ -54,8 +56,34 @@ void connection_destroy(struct connection *c) {
         /* Closing the fd removes it from epoll. */
         close(c->watch.fd);
         buffer_pool_detach(&s->pool, &c->buf);
+        pipe_pool_return(&s->pipes, &c->pipe);
         free(c);
         server_connection_gone(s);
+}
+
+static bool connection_has_room(const struct connection *c) {
+        return splice_pipe_active(&c->pipe) ? splice_pipe_has_room(&c->pipe) : !buffer_is_full(&c->buf);
+}
+
+static bool connection_has_pending(const struct connection *c) {
+        return splice_pipe_active(&c->pipe) ? c->pipe.held > 0 : !buffer_is_empty(&c->buf);
+}
+
+/* connection_read() through the pipe. A socket that cannot splice goes back to the ring. */
+static int connection_splice_in(struct connection *c) {
+        ssize_t n = splice_in(&c->pipe, c->watch.fd, c->server->loop.now_ms);
+
+        if (n == -EINVAL && c->pipe.held == 0) {
+                pipe_pool_return(&c->server->pipes, &c->pipe);
+                c->pipe.unable = true;
+                c->pipe.wanted = false;
+                return 0;
+        }
+        if (n < 0)
+                return n == -EAGAIN || n == -EINTR ? 0 : (int) n;
+        if (n == 0)
+                c->read_eof = true;
+        return n > 0;
 }
 
 /* Returns >0 if bytes were read, 0 if none are ready or the peer half-closed, or -errno. */
@@ -65,6 +93,8 @@ static int connection_read(struct connection *c) {
         ssize_t n;
         int r, niov;
 
+        if (splice_pipe_active(&c->pipe))
+                return connection_splice_in(c);
         r = buffer_pool_attach(&c->server->pool, &c->buf);
         if (r < 0)
                 return r;
@@ -95,6 +125,9 @@ static int connection_read(struct connection *c) {
                 return 0;
         }
         buffer_produce(&c->buf, (size_t) n);
+        /* A read that fills the ring is a bulk stream: a pipe, once the ring is empty again. */
+        if (buffer_is_full(&c->buf) && !c->pipe.unable)
+                c->pipe.wanted = true;
         if (log_verbosity() >= 2)
                 log_info("sending data back to the client");
         return 1;
@@ -106,12 +139,18 @@ static int connection_write(struct connection *c) {
         struct iovec iov[2];
         ssize_t n;
 
-        msg.msg_iov = iov;
-        msg.msg_iovlen = (size_t) buffer_data_iov(&c->buf, iov);
-        n = sendmsg(c->watch.fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
-        if (n < 0)
-                return errno == EAGAIN || errno == EINTR ? 0 : -errno;
-        buffer_consume(&c->buf, (size_t) n);
+        if (splice_pipe_active(&c->pipe)) {
+                n = splice_out(&c->pipe, c->watch.fd, c->server->loop.now_ms);
+                if (n < 0)
+                        return n == -EAGAIN || n == -EINTR ? 0 : (int) n;
+        } else {
+                msg.msg_iov = iov;
+                msg.msg_iovlen = (size_t) buffer_data_iov(&c->buf, iov);
+                n = sendmsg(c->watch.fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+                if (n < 0)
+                        return errno == EAGAIN || errno == EINTR ? 0 : -errno;
+                buffer_consume(&c->buf, (size_t) n);
+        }
         c->echoed += (uint64_t) n;
         atomic_fetch_add_explicit(&c->server->stats->bytes, (uint64_t) n, memory_order_relaxed);
         return 1;
@@ -124,20 +163,24 @@ static void connection_dispatch(struct watch *w, uint32_t events) {
         uint32_t want = 0;
         int r;
 
+        /* Only between streams of bytes: the ring is empty, so their order is kept. */
+        if (c->pipe.wanted && !splice_pipe_active(&c->pipe) && buffer_is_empty(&c->buf))
+                (void) pipe_pool_lend(&s->pipes, &c->pipe, s->loop.now_ms);
+
         /* Read and write in turns while both move, up to a bound: fewer wakeups per byte for a
          * busy stream, and no starving of the other connections. */
         for (int round = 0; round < DISPATCH_ROUNDS; round++) {
                 bool progress = false;
 
-                if (readable && !c->read_eof && !buffer_is_full(&c->buf)) {
+                if (readable && !c->read_eof && connection_has_room(c)) {
                         r = connection_read(c);
                         if (r < 0)
                                 goto fail;
                         progress |= r > 0;
                         /* Only a read that filled the ring may have left bytes in the socket. */
-                        readable = r > 0 && buffer_is_full(&c->buf);
+                        readable = r > 0 && !connection_has_room(c);
                 }
-                if (!buffer_is_empty(&c->buf)) {
+                if (connection_has_pending(c)) {
                         r = connection_write(c);
                         if (r < 0)
                                 goto fail;
@@ -149,7 +192,7 @@ static void connection_dispatch(struct watch *w, uint32_t events) {
         }
         if (buffer_is_empty(&c->buf)) {
                 buffer_pool_detach(&s->pool, &c->buf);
-                if (c->read_eof) {
+                if (c->read_eof && !connection_has_pending(c)) {
                         connection_destroy(c);
                         return;
                 }
@@ -157,9 +200,9 @@ static void connection_dispatch(struct watch *w, uint32_t events) {
         if (moved)
                 server_touch(s, c);
 
-        if (!c->read_eof && !buffer_is_full(&c->buf))
+        if (!c->read_eof && connection_has_room(c))
                 want |= EPOLLIN;
-        if (!buffer_is_empty(&c->buf))
+        if (connection_has_pending(c))
                 want |= EPOLLOUT;
         r = loop_watch(&s->loop, &c->watch, want);
         if (r < 0)
@@ -182,6 +225,12 @@ int connection_create(struct server *s, int fd, const struct sockaddr *peer, soc
         }
         watch_init(&c->watch, fd, connection_dispatch);
         c->server = s;
+        splice_pipe_init(&c->pipe);
+        /* -vv traces the ring's reads; a socket handed over in blocking mode (no listener:
+         * Accept=yes, inetd nowait) would make splice() wait. Accepted ones are non-blocking. */
+        c->pipe.unable = s->config->splice_mode == SPLICE_OFF || log_verbosity() >= 2 ||
+                         (s->n_listeners == 0 && fd_is_blocking(fd));
+        c->pipe.wanted = s->config->splice_mode == SPLICE_ON && !c->pipe.unable;
         if (peer_len > sizeof c->peer)
                 peer_len = sizeof c->peer;
         if (peer)

@@ -8,6 +8,7 @@
 
 #include "buffer.h"
 #include "loop.h"
+#include "splice.h"
 
 struct server;
 
@@ -16,6 +17,7 @@ struct connection {
         struct server *server;
         struct connection *older, *newer;  /* the server's idle order, least recently active first */
         struct buffer buf;              /* storage only while bytes are pending */
+        struct splice_pipe pipe;        /* instead of buf while bulk (see splice.h) */
         uint64_t last_active_ms;
         uint64_t echoed;                /* bytes written back */
         bool read_eof;                  /* the peer half-closed: flush, then close */

@@ -252,7 +252,7 @@ static int signals_setup(struct context *ctx) {
 }
 
 static int context_serve(struct context *ctx) {
-        size_t fds, limit, per_worker;
+        size_t fds, limit, per_worker, pipes;
         int r;
 
         /* A connected socket is one client: one loop serves it. */
@@ -263,6 +263,10 @@ static int context_serve(struct context *ctx) {
                 ctx->n_servers = 1;
         }
         fds = raise_fd_limit();
+        /* The pipes' fds are kept out of the clients' share. */
+        pipes = ctx->config.splice_mode == SPLICE_OFF ? 0 :
+                splice_pipes_for_fds(ctx->config.splice_pipes, fds) / ctx->n_servers;
+        fds -= 2 * pipes * ctx->n_servers;
         limit = ctx->config.max_connections ? ctx->config.max_connections : connections_for_fds(fds);
         /* Allowed (the limit may rise while running), but the excess waits on EMFILE pauses. */
         if (limit > connections_for_fds(fds))
@@ -275,7 +279,7 @@ static int context_serve(struct context *ctx) {
         if (!ctx->servers || !ctx->threads)
                 return log_errno(-ENOMEM, "cannot set up workers");
         for (size_t i = 0; i < ctx->n_servers; i++) {
-                r = server_init(&ctx->servers[i], &ctx->config, &ctx->stats, per_worker, ctx->fds, ctx->n_fds);
+                r = server_init(&ctx->servers[i], &ctx->config, &ctx->stats, per_worker, pipes, ctx->fds, ctx->n_fds);
                 if (r < 0)
                         return log_errno(r, "cannot set up event loop");
         }

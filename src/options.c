@@ -97,6 +97,34 @@ static void log_bad_option(const char *arg, int opt) {
                 log_error("unknown option '%s' (see echod --help)", arg);
 }
 
+/* The zero-copy path's knobs: for tests, and for operators who count every fd. */
+static int config_parse_environment(struct config *c) {
+        const char *e = getenv("ECHOD_SPLICE");
+        unsigned long long v;
+
+        if (e && *e) {
+                if (strcmp(e, "auto") == 0)
+                        c->splice_mode = SPLICE_AUTO;
+                else if (strcmp(e, "on") == 0)
+                        c->splice_mode = SPLICE_ON;
+                else if (strcmp(e, "off") == 0)
+                        c->splice_mode = SPLICE_OFF;
+                else {
+                        log_error("invalid value for ECHOD_SPLICE: '%s' (expected auto, on or off)", e);
+                        return -EINVAL;
+                }
+        }
+        e = getenv("ECHOD_SPLICE_PIPES");
+        if (e && *e) {
+                if (parse_unsigned(e, 0, 65536, &v) < 0) {
+                        log_error("invalid value for ECHOD_SPLICE_PIPES: '%s' (expected a whole number from 0 to 65536)", e);
+                        return -EINVAL;
+                }
+                c->splice_pipes = (size_t) v;
+        }
+        return 0;
+}
+
 int config_parse(struct config *c, int argc, char **argv) {
         unsigned long long v;
         int opt;
@@ -106,6 +134,7 @@ int config_parse(struct config *c, int argc, char **argv) {
                 .drain_timeout_s = 10,
                 .workers = 1,
                 .buffer_size = 262144,
+                .splice_pipes = SPLICE_PIPES_DEFAULT,
         };
 
         opterr = 0;
@@ -173,5 +202,7 @@ int config_parse(struct config *c, int argc, char **argv) {
                 log_error("address '%s' cannot be combined with --inetd (the socket is fd 0)", c->addresses[0]);
                 return -EINVAL;
         }
+        if (config_parse_environment(c) < 0)
+                return -EINVAL;
         return 1;
 }

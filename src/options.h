@@ -4,6 +4,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "splice.h"
+
 /* Exit statuses of echod; the man page's table lists the same. */
 enum {
         EXIT_OK = 0,
@@ -28,8 +30,10 @@ struct config {
         unsigned exit_idle_s;           /* 0: never */
         unsigned workers;
         size_t buffer_size;
+        enum splice_mode splice_mode;   /* ECHOD_SPLICE */
+        size_t splice_pipes;            /* ECHOD_SPLICE_PIPES: per process, before the fd cap */
 };
 
-/* Fills *c from argv. Returns >0 to run, 0 to exit successfully (--help, --version, after
+/* Fills *c from argv, and from the environment (ECHOD_SPLICE, ECHOD_SPLICE_PIPES). Returns >0 to run, 0 to exit successfully (--help, --version, after
  * printing), or <0 after printing one line naming the bad argument (exit with EXIT_USAGE). */
 int config_parse(struct config *c, int argc, char **argv);

@@ -227,6 +227,7 @@ static void server_tick(void *userdata) {
                                 listener_accept(&s->listeners[i]);
         }
         server_close_idle(s);
+        pipe_pool_reclaim(&s->pipes, s->loop.now_ms);
         if (s->draining && s->loop.now_ms >= s->drain_deadline_ms && s->n_connections > 0) {
                 log_warning("drain timeout: closing %zu connections that are still open", s->n_connections);
                 while (s->oldest)
@@ -263,7 +264,7 @@ void server_request_stop(struct server *s) {
 }
 
 int server_init(struct server *s, const struct config *c, struct stats *stats,
-                size_t max_connections, const int *fds, size_t n) {
+                size_t max_connections, size_t max_pipes, const int *fds, size_t n) {
         int r, efd;
 
         *s = (struct server) { .config = c, .stats = stats, .max_connections = max_connections };
@@ -273,6 +274,9 @@ int server_init(struct server *s, const struct config *c, struct stats *stats,
                 return r;
         r = buffer_pool_init(&s->pool, c->buffer_size,
                              c->buffer_size < POOL_SPARE_BYTES ? POOL_SPARE_BYTES / c->buffer_size : 1);
+        if (r < 0)
+                return r;
+        r = pipe_pool_init(&s->pipes, max_pipes, c->buffer_size);
         if (r < 0)
                 return r;
         s->listeners = calloc(n ? n : 1, sizeof *s->listeners);
@@ -320,6 +324,7 @@ void server_finish(struct server *s) {
         if (s->stop_watch.fd >= 0)
                 close(s->stop_watch.fd);
         buffer_pool_finish(&s->pool);
+        pipe_pool_finish(&s->pipes);
         loop_finish(&s->loop);
         *s = (struct server) { .stop_watch.fd = -1, .loop.epfd = -1 };
 }

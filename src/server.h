@@ -11,6 +11,7 @@
 #include "buffer.h"
 #include "loop.h"
 #include "options.h"
+#include "splice.h"
 
 /* Counters shared by every worker, read for STATUS= lines. */
 struct stats {
@@ -38,6 +39,7 @@ struct server {
         struct stats *stats;
         struct loop loop;
         struct buffer_pool pool;
+        struct pipe_pool pipes;                 /* for bulk connections (splice.h) */
         struct listener *listeners;
         size_t n_listeners;
         struct connection *oldest, *newest;     /* idle order */
@@ -54,11 +56,11 @@ struct server {
 };
 
 /* Prepares s to watch fds[0..n), listening stream or datagram sockets that stay owned by the
- * caller. They may be in blocking mode (systemd passes them so unless NonBlocking=yes): a
+ * caller, with at most max_pipes pipes (two fds each) for splicing bulk connections. They may be in blocking mode (systemd passes them so unless NonBlocking=yes): a
  * blocking listener is only accepted on after poll() says a client waits, so only one server
  * may watch it. Returns 0 or -errno; call server_finish() either way. */
 int server_init(struct server *s, const struct config *c, struct stats *stats,
-                size_t max_connections, const int *fds, size_t n);
+                size_t max_connections, size_t max_pipes, const int *fds, size_t n);
 
 /* Closes every connection and frees everything server_init() made; accepts a zeroed server. */
 void server_finish(struct server *s);
