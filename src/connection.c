@@ -157,7 +157,7 @@ static int connection_write(struct connection *c) {
 }
 
 static void connection_dispatch(struct watch *w, uint32_t events) {
-        struct connection *c = (struct connection *) w;
+        struct connection *c = container_of(w, struct connection, watch);
         struct server *s = c->server;
         bool moved = false, readable = events & (EPOLLIN | EPOLLHUP | EPOLLERR);
         uint32_t want = 0;

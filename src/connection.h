@@ -13,7 +13,7 @@
 struct server;
 
 struct connection {
-        struct watch watch;             /* first: the loop hands back &watch */
+        struct watch watch;             /* the loop hands back &watch: container_of() */
         struct server *server;
         struct connection *older, *newer;  /* the server's idle order, least recently active first */
         struct buffer buf;              /* storage only while bytes are pending */

@@ -203,7 +203,7 @@ static void context_stop(struct context *ctx, const char *why) {
 }
 
 static void signal_dispatch(struct watch *w, uint32_t events) {
-        struct context *ctx = (struct context *) ((char *) w - offsetof(struct context, signal_watch));
+        struct context *ctx = container_of(w, struct context, signal_watch);
         struct signalfd_siginfo si;
         char why[64];
 

@@ -13,6 +13,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "line.h"
+
 static struct {
         enum log_target target;
         int verbosity;
@@ -126,14 +128,6 @@ static void log_emit(int prio, const char *msg) {
         write_all(fd, line, (size_t) n);
 }
 
-/* Values in messages come from argv, the environment and the network: a control character
- * among them must not start a second, forged line. */
-static void log_defuse(char *msg) {
-        for (unsigned char *p = (unsigned char *) msg; *p; p++)
-                if (*p < 0x20 || *p == 0x7f)
-                        *p = '?';
-}
-
 void log_full(int prio, const char *fmt, ...) {
         int saved = errno;
         char msg[2048];
@@ -142,7 +136,7 @@ void log_full(int prio, const char *fmt, ...) {
         va_start(ap, fmt);
         vsnprintf(msg, sizeof msg, fmt, ap);
         va_end(ap);
-        log_defuse(msg);
+        line_defuse(msg);
         log_emit(prio, msg);
         errno = saved;
 }
@@ -161,7 +155,7 @@ int log_errno(int r, const char *fmt, ...) {
         reason[0] = (char) tolower((unsigned char) reason[0]);
         n = strlen(msg);
         snprintf(msg + n, sizeof msg - n, ": %s", reason);
-        log_defuse(msg);
+        line_defuse(msg);
         log_emit(LOG_ERR, msg);
         errno = saved;
         return r;

@@ -2,24 +2,18 @@
 #include "loop.h"
 
 #include <errno.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
+
 #define LOOP_BATCH 256
-
-uint64_t loop_clock_ms(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000;
-}
 
 int loop_init(struct loop *l) {
         *l = (struct loop) { .epfd = -1 };
         l->epfd = epoll_create1(EPOLL_CLOEXEC);
         if (l->epfd < 0)
                 return -errno;
-        l->now_ms = loop_clock_ms();
+        l->now_ms = clock_now_ms();
         return 0;
 }
 
@@ -61,7 +55,7 @@ void loop_set_tick(struct loop *l, int tick_ms, void (*tick)(void *), void *user
         l->tick_ms = tick_ms;
         l->tick = tick;
         l->tick_userdata = userdata;
-        l->next_tick_ms = loop_clock_ms() + (uint64_t) tick_ms;
+        l->next_tick_ms = clock_now_ms() + (uint64_t) tick_ms;
 }
 
 void loop_quit(struct loop *l) {
@@ -81,7 +75,7 @@ int loop_run(struct loop *l) {
                 int n = epoll_wait(l->epfd, ev, LOOP_BATCH, loop_timeout(l));
                 if (n < 0 && errno != EINTR)
                         return -errno;
-                l->now_ms = loop_clock_ms();
+                l->now_ms = clock_now_ms();
                 for (int i = 0; i < n; i++) {
                         struct watch *w = ev[i].data.ptr;
                         w->fn(w, ev[i].events);

@@ -7,8 +7,13 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/epoll.h>
+
+/* The struct of type `type` whose member `member` ptr points to: how a watch function finds
+ * the object its watch is embedded in. */
+#define container_of(ptr, type, member) ((type *) (void *) ((char *) (ptr) - offsetof(type, member)))
 
 struct watch;
 typedef void (*watch_fn)(struct watch *w, uint32_t events);
@@ -25,7 +30,7 @@ struct loop {
         int tick_ms;
         void (*tick)(void *userdata);
         void *tick_userdata;
-        uint64_t now_ms;        /* CLOCK_MONOTONIC, refreshed after every wait */
+        uint64_t now_ms;        /* clock_now_ms(), refreshed after every wait */
         uint64_t next_tick_ms;
 };
 
@@ -50,6 +55,3 @@ int loop_run(struct loop *l);
 
 /* Makes loop_run() return after the current batch. */
 void loop_quit(struct loop *l);
-
-/* Milliseconds on CLOCK_MONOTONIC. */
-uint64_t loop_clock_ms(void);

@@ -9,6 +9,7 @@
 
 #include "log.h"
 #include "number.h"
+#include "usage.h"
 
 enum {
         OPT_INETD = 0x100,
@@ -60,41 +61,12 @@ static void help(void) {
 
 static int parse_option_number(const char *name, const char *s, unsigned long long min,
                                unsigned long long max, unsigned long long *ret) {
-        int r = parse_unsigned(s, min, max, ret);
+        char line[USAGE_LINE_MAX];
+        int r = usage_number(name, s, min, max, ret, line);
 
         if (r < 0)
-                log_error("invalid value for --%s: '%s' (expected a whole number from %llu to %llu)",
-                          name, s, min, max);
+                log_error("%s", line);
         return r;
-}
-
-/* getopt_long() answers '?' to an unknown option, an ambiguous abbreviation and a value given
- * to an option that takes none; `arg` is the argument it was reading, `opt` its optopt. */
-static void log_bad_option(const char *arg, int opt) {
-        const char *eq;
-        size_t len, matches = 0;
-
-        if (strncmp(arg, "--", 2) != 0 || arg[2] == '\0') {
-                log_error("unknown option '-%c' (see echod --help)", opt > 0 && opt < 0x100 ? opt : '?');
-                return;
-        }
-        eq = strchr(arg, '=');
-        len = eq ? (size_t) (eq - arg - 2) : strlen(arg + 2);
-        for (const struct option *o = options; o->name; o++) {
-                if (strncmp(o->name, arg + 2, len) != 0)
-                        continue;
-                if (opt != 0 && o->val == opt && eq) {
-                        log_error("option '--%s' takes no value", o->name);
-                        return;
-                }
-                matches++;
-        }
-        if (opt == 0 && matches > 1)
-                log_error("ambiguous option '%.*s' (see echod --help)", (int) (len + 2), arg);
-        else if (opt != 0 && opt < 0x100)
-                log_error("unknown option '-%c' (see echod --help)", opt);
-        else
-                log_error("unknown option '%s' (see echod --help)", arg);
 }
 
 /* The zero-copy path's knobs: for tests, and for operators who count every fd. */
@@ -187,12 +159,13 @@ int config_parse(struct config *c, int argc, char **argv) {
                                 return -EINVAL;
                         c->buffer_size = (size_t) v;
                         break;
-                case ':':
-                        log_error("option '%s' needs a value", name);
+                default: {
+                        char line[USAGE_LINE_MAX];
+
+                        usage_refused("echod", options, opt, name, optopt, line);
+                        log_error("%s", line);
                         return -EINVAL;
-                default:
-                        log_bad_option(name, optopt);
-                        return -EINVAL;
+                }
                 }
         }
 

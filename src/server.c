@@ -154,7 +154,7 @@ static void listener_echo_datagrams(struct listener *l) {
 }
 
 static void listener_dispatch(struct watch *w, uint32_t events) {
-        struct listener *l = (struct listener *) w;
+        struct listener *l = container_of(w, struct listener, watch);
 
         /* A stale event from the batch in which listening stopped (SIGTERM, the connection
          * limit): a client accepted while draining with nothing open would be closed unread at
@@ -248,7 +248,7 @@ void server_stop(struct server *s) {
 }
 
 static void server_stop_dispatch(struct watch *w, uint32_t events) {
-        struct server *s = (struct server *) ((char *) w - offsetof(struct server, stop_watch));
+        struct server *s = container_of(w, struct server, stop_watch);
         uint64_t v;
 
         if (read(w->fd, &v, sizeof v) < 0 && errno != EAGAIN)

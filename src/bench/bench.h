@@ -1,9 +1,11 @@
-/* bench.h - what echo-bench's modes share: the run's settings, the byte pattern every mode sends
- * and checks, and the result each mode fills in. */
+/* bench.h - what echo-bench's modes and its main() share (bench.c): the run's settings, the
+ * byte pattern every mode sends and checks, the result each mode fills in, and the error and
+ * progress lines. Nothing here knows a mode. */
 #pragma once
 
 #include <errno.h>
 #include <netdb.h>
+#include <netinet/in.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -19,6 +21,12 @@ enum {
 };
 
 enum bench_mode { MODE_STREAM, MODE_PINGPONG, MODE_CONCURRENT, MODE_CONNRATE, MODE_IDLE };
+
+/* The mode's name on the command line and in the output ("stream", ...). */
+const char *bench_mode_name(enum bench_mode m);
+
+/* The mode named s. Returns 0 with *ret set, or -EINVAL for a name that is no mode. */
+int bench_mode_parse(const char *s, enum bench_mode *ret);
 
 struct bench_config {
         enum bench_mode mode;
@@ -68,24 +76,15 @@ void pattern_finish(struct pattern *p);
 /* The expected bytes at offset `off` of connection k: a pointer valid for PATTERN_LEN bytes. */
 const uint8_t *pattern_at(const struct pattern *p, uint64_t k, uint64_t off);
 
-/* Monotonic seconds. */
-double bench_now(void);
-
 /* Prints "\r<what>" on stderr when c->progress is on, at most once a second per call site's
  * *last; `done` ends the line. */
 void bench_progress(const struct bench_config *c, double *last, bool done, const char *fmt, ...)
         __attribute__((format(printf, 4, 5)));
 
-/* Sets up one connection to the target: non-blocking, close-on-exec, connect started. For
- * IPv4 loopback targets the source address is 127.x.y.z chosen by `index`, so that any number
- * of connections find free ports. Returns the fd (connect may still be in progress, *pending
- * true) or -errno. */
-int bench_connect_start(const struct bench_config *c, uint64_t index, bool *pending);
-
-/* The modes. Each fills *r and returns a BENCH_* status; setup failures print one line. */
-int bench_stream(const struct bench_config *c, const struct pattern *p, struct bench_result *r);
-int bench_pingpong(const struct bench_config *c, const struct pattern *p, struct bench_result *r);
-int bench_many(const struct bench_config *c, const struct pattern *p, struct bench_result *r);
+/* For an IPv4 loopback target, writes into *src the source address 127.x.y.z that connection
+ * `index` connects from, so that any number of connections find free ports, and returns true;
+ * false (no source: the kernel picks) for any other target. */
+bool bench_source(const struct addrinfo *target, uint64_t index, struct sockaddr_in *src);
 
 /* The server closed before every byte came back: recorded as this errno. */
 #define BENCH_ECLOSED ECONNABORTED
@@ -93,5 +92,9 @@ int bench_many(const struct bench_config *c, const struct pattern *p, struct ben
 /* strerror(), except that BENCH_ECLOSED reads as what it means here. */
 const char *bench_strerror(int e);
 
-/* Prints "echo-bench: <message>" on stderr. */
+/* Prints "echo-bench: <message>" on stderr, as one line: control characters in the message
+ * (from argv, or from the network) are shown as '?'. */
 void bench_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Prints the result: a table, or with c->json one JSON object, on stdout. */
+void bench_report(const struct bench_config *c, const struct bench_result *r);

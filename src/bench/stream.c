@@ -12,14 +12,16 @@
 #include <unistd.h>
 
 #include "bench.h"
-#include "client/connect.h"
+#include "clock.h"
+#include "connect.h"
+#include "modes.h"
 
 /* Connects one blocking socket with send and receive timeouts of timeout_s. Returns fd or -errno. */
 static int connect_blocking(const struct bench_config *c) {
         struct timeval tv = { .tv_sec = c->timeout_s };
         int fd, flags;
 
-        fd = client_connect(c->target, (int) c->timeout_s * 1000);
+        fd = connect_first(c->target, (int) c->timeout_s * 1000);
         if (fd < 0)
                 return fd;
         flags = fcntl(fd, F_GETFL);
@@ -99,17 +101,87 @@ static void *stream_receive(void *arg) {
                 off += (uint64_t) n;
                 atomic_store_explicit(&s->received, off, memory_order_relaxed);
         }
-        s->end = bench_now();
+        s->end = clock_now_s();
         atomic_store_explicit(&s->finished, true, memory_order_release);
         free(buf);
         return NULL;
 }
 
+/* Starts each connection's receiver and sender. Returns BENCH_OK, or BENCH_LOCAL after one line
+ * with what already runs woken up to end on its own. */
+static int stream_start(struct stream_conn *conns, uint64_t n) {
+        for (uint64_t i = 0; i < n; i++) {
+                int e = pthread_create(&conns[i].receiver, NULL, stream_receive, &conns[i]);
+
+                if (e == 0) {
+                        conns[i].receiver_started = true;
+                        e = pthread_create(&conns[i].sender, NULL, stream_send, &conns[i]);
+                        conns[i].sender_started = e == 0;
+                }
+                if (e != 0) {
+                        bench_error("cannot start threads: %s", strerror(e));
+                        for (uint64_t j = 0; j <= i; j++)
+                                shutdown(conns[j].fd, SHUT_RDWR);
+                        return BENCH_LOCAL;
+                }
+        }
+        return BENCH_OK;
+}
+
+/* Progress and the deadline while the receivers run; their own timestamps give the wall time.
+ * Past the deadline, shutting the sockets down wakes every thread. */
+static void stream_watch(const struct bench_config *c, struct stream_conn *conns, uint64_t n,
+                         double deadline, double *last) {
+        for (;;) {
+                uint64_t got = 0, done = 0;
+
+                for (uint64_t i = 0; i < n; i++) {
+                        got += atomic_load_explicit(&conns[i].received, memory_order_relaxed);
+                        done += atomic_load_explicit(&conns[i].finished, memory_order_acquire);
+                }
+                if (done == n)
+                        return;
+                if (clock_now_s() >= deadline) {
+                        for (uint64_t i = 0; i < n; i++) {
+                                conns[i].timed_out = !atomic_load(&conns[i].finished);
+                                shutdown(conns[i].fd, SHUT_RDWR);
+                        }
+                        return;
+                }
+                bench_progress(c, last, false, "stream: %.0f MB back of %.0f MB",
+                               (double) got / 1e6, (double) (c->bytes * n) / 1e6);
+                usleep(20000);
+        }
+}
+
+/* Adds up what the connections did. */
+static void stream_tally(const struct stream_conn *conns, uint64_t n, double start, struct bench_result *r) {
+        r->wall_s = 0;
+        for (uint64_t i = 0; i < n; i++) {
+                const struct stream_conn *s = &conns[i];
+                int err = s->timed_out ? ETIMEDOUT : s->recv_errno ? s->recv_errno : s->send_errno;
+
+                if (!err && s->short_read)
+                        err = BENCH_ECLOSED;
+
+                r->bytes += atomic_load(&s->received);
+                if (s->end - start > r->wall_s)
+                        r->wall_s = s->end - start;
+                if (err || s->differed || s->short_read) {
+                        r->failed++;
+                        r->differed += s->differed;
+                        if (!r->first_errno && err)
+                                r->first_errno = err;
+                } else
+                        r->ok++;
+        }
+}
+
 int bench_stream(const struct bench_config *c, const struct pattern *p, struct bench_result *r) {
         struct stream_conn *conns;
-        uint64_t n = c->connections, done = 0;
-        double start, last = 0, deadline;
-        int status = BENCH_OK, e;
+        uint64_t n = c->connections;
+        double start, last = 0;
+        int status = BENCH_OK;
 
         conns = calloc(n, sizeof *conns);
         if (!conns) {
@@ -128,46 +200,10 @@ int bench_stream(const struct bench_config *c, const struct pattern *p, struct b
                 conns[i] = (struct stream_conn) { .config = c, .pattern = p, .k = i, .fd = fd };
         }
 
-        start = bench_now();
-        deadline = start + c->timeout_s;
-        for (uint64_t i = 0; i < n; i++) {
-                e = pthread_create(&conns[i].receiver, NULL, stream_receive, &conns[i]);
-                if (e == 0) {
-                        conns[i].receiver_started = true;
-                        e = pthread_create(&conns[i].sender, NULL, stream_send, &conns[i]);
-                        conns[i].sender_started = e == 0;
-                }
-                if (e != 0) {
-                        bench_error("cannot start threads: %s", strerror(e));
-                        status = BENCH_LOCAL;
-                        /* Wakes what already runs: the threads then end on their own. */
-                        for (uint64_t j = 0; j <= i; j++)
-                                shutdown(conns[j].fd, SHUT_RDWR);
-                        break;
-                }
-        }
-        /* Progress and the deadline while the receivers run; their own timestamps give the
-         * wall time. Past the deadline, shutting the sockets down wakes every thread. */
-        while (status == BENCH_OK) {
-                uint64_t got = 0;
-                done = 0;
-                for (uint64_t i = 0; i < n; i++) {
-                        got += atomic_load_explicit(&conns[i].received, memory_order_relaxed);
-                        done += atomic_load_explicit(&conns[i].finished, memory_order_acquire);
-                }
-                if (done == n)
-                        break;
-                if (bench_now() >= deadline) {
-                        for (uint64_t i = 0; i < n; i++) {
-                                conns[i].timed_out = !atomic_load(&conns[i].finished);
-                                shutdown(conns[i].fd, SHUT_RDWR);
-                        }
-                        break;
-                }
-                bench_progress(c, &last, false, "stream: %.0f MB back of %.0f MB",
-                               (double) got / 1e6, (double) (c->bytes * n) / 1e6);
-                usleep(20000);
-        }
+        start = clock_now_s();
+        status = stream_start(conns, n);
+        if (status == BENCH_OK)
+                stream_watch(c, conns, n, start + c->timeout_s, &last);
         for (uint64_t i = 0; i < n; i++) {
                 if (conns[i].sender_started)
                         pthread_join(conns[i].sender, NULL);
@@ -175,28 +211,8 @@ int bench_stream(const struct bench_config *c, const struct pattern *p, struct b
                         pthread_join(conns[i].receiver, NULL);
         }
         bench_progress(c, &last, true, "stream: done");
-        if (status != BENCH_OK)
-                goto out;
-
-        r->wall_s = 0;
-        for (uint64_t i = 0; i < n; i++) {
-                struct stream_conn *s = &conns[i];
-                int err = s->timed_out ? ETIMEDOUT : s->recv_errno ? s->recv_errno : s->send_errno;
-
-                if (!err && s->short_read)
-                        err = BENCH_ECLOSED;
-
-                r->bytes += atomic_load(&s->received);
-                if (s->end - start > r->wall_s)
-                        r->wall_s = s->end - start;
-                if (err || s->differed || s->short_read) {
-                        r->failed++;
-                        r->differed += s->differed;
-                        if (!r->first_errno && err)
-                                r->first_errno = err;
-                } else
-                        r->ok++;
-        }
+        if (status == BENCH_OK)
+                stream_tally(conns, n, start, r);
 out:
         for (uint64_t i = 0; i < n; i++)
                 if (conns[i].fd >= 0)
@@ -278,14 +294,14 @@ int bench_pingpong(const struct bench_config *c, const struct pattern *p, struct
 
         for (uint64_t i = 0; i < warmup && e == 0; i++)
                 e = round_trip(fd, p, i, (size_t) c->size, buf);
-        start = bench_now();
+        start = clock_now_s();
         deadline = start + c->timeout_s;
         while (e == 0 && done < c->count) {
-                double t0 = bench_now();
+                double t0 = clock_now_s();
                 e = round_trip(fd, p, done, (size_t) c->size, buf);
                 if (e != 0)
                         break;
-                lat[done++] = bench_now() - t0;
+                lat[done++] = clock_now_s() - t0;
                 if ((done & 1023) == 0) {
                         if (t0 > deadline)
                                 e = -ETIMEDOUT;
@@ -293,7 +309,7 @@ int bench_pingpong(const struct bench_config *c, const struct pattern *p, struct
                                        (unsigned long long) done, (unsigned long long) c->count);
                 }
         }
-        r->wall_s = bench_now() - start;
+        r->wall_s = clock_now_s() - start;
         bench_progress(c, &last, true, "pingpong: done");
         close(fd);
 

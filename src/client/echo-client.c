@@ -15,9 +15,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "address.h"
 #include "connect.h"
 #include "number.h"
 #include "pyrepr.h"
+#include "usage.h"
 
 /* Exit statuses; echo-client(1) lists the same. */
 enum {
@@ -94,17 +96,6 @@ static const char *reason(int err) {
         return buf;
 }
 
-/* A service name as /etc/services spells them; getaddrinfo() would also take " 80" or "". */
-static bool service_name_valid(const char *s) {
-        if (!*s)
-                return false;
-        for (; *s; s++)
-                if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
-                      *s == '-' || *s == '_' || *s == '.'))
-                        return false;
-        return true;
-}
-
 /* Returns >0 to run, 0 to exit 0, <0 on a usage error (already reported). */
 static int parse_args(struct client_config *c, int argc, char **argv) {
         static const struct option options[] = {
@@ -118,7 +109,7 @@ static int parse_args(struct client_config *c, int argc, char **argv) {
                 { 0 }
         };
         unsigned long long v;
-        const char *arg;
+        char line[USAGE_LINE_MAX];
         int opt;
 
         *c = (struct client_config) { .host = "localhost", .port = "10000", .timeout_ms = 30000 };
@@ -138,8 +129,8 @@ static int parse_args(struct client_config *c, int argc, char **argv) {
                         c->info = true;
                         break;
                 case 't':
-                        if (parse_unsigned(optarg, 1, 86400, &v) < 0) {
-                                fail_line("invalid value for --timeout: '%s' (expected a whole number from 1 to 86400)", optarg);
+                        if (usage_number("timeout", optarg, 1, 86400, &v, line) < 0) {
+                                fail_line("%s", line);
                                 return -EINVAL;
                         }
                         c->timeout_ms = (int) v * 1000;
@@ -150,18 +141,9 @@ static int parse_args(struct client_config *c, int argc, char **argv) {
                 case 'V':
                         printf("echo-client %s\n", ECHOD_VERSION);
                         return 0;
-                case ':':
-                        fail_line("option '%s' needs a value", argv[optind - 1]);
-                        return -EINVAL;
                 default:
-                        arg = argv[optind - 1];
-                        /* getopt_long says '?' with optopt set for "--quiet=1" as for "-x". */
-                        if (optopt && strncmp(arg, "--", 2) == 0 && strchr(arg, '='))
-                                fail_line("option '%.*s' takes no value", (int) (strchr(arg, '=') - arg), arg);
-                        else if (optopt && optopt < 0x100)
-                                fail_line("unknown option '-%c' (see echo-client --help)", optopt);
-                        else
-                                fail_line("unknown option '%s' (see echo-client --help)", arg);
+                        usage_refused("echo-client", options, opt, argv[optind - 1], optopt, line);
+                        fail_line("%s", line);
                         return -EINVAL;
                 }
         }
@@ -355,7 +337,7 @@ int main(int argc, char **argv) {
 
         if (!c.quiet && !c.info)
                 printf("connecting to %s port %s\n", c.host, c.port);
-        r = client_resolve(c.host, c.port, &list);
+        r = connect_resolve(c.host, c.port, &list);
         if (r != 0) {
                 if (r == EAI_SERVICE)
                         fail_line("unknown port or service '%s'", c.port);
@@ -364,7 +346,7 @@ int main(int argc, char **argv) {
                 status = EXIT_CONNECT;
                 goto out;
         }
-        fd = client_connect(list, c.timeout_ms);
+        fd = connect_first(list, c.timeout_ms);
         if (fd < 0) {
                 fail_line("cannot connect to %s port %s: %s", c.host, c.port, reason(-fd));
                 status = EXIT_CONNECT;

@@ -3,7 +3,7 @@
 # hand-overs that are wrong in every way echod must refuse, and the journal's <N> prefixes.
 # About 10 s per build.
 
-load helpers
+load '../helpers/common'
 
 setup() {
         PORT=$(free_port)

@@ -5,7 +5,7 @@
 # (no signal, no sanitizer report) and no hang (10 s at most). core.bats has the first few
 # cases of each kind; these complement them.
 
-load helpers
+load '../helpers/common'
 
 PASS_FDS=$ROOT/tests/helpers/pass_fd_kinds.py
 

@@ -2,7 +2,7 @@
 # The bash completions offer exactly the options of --help, and complete option values and
 # arguments the way bash-completion's own completions do.
 
-load helpers
+load '../helpers/common'
 
 BASH_COMPLETION=/usr/share/bash-completion/bash_completion
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bats
 # The core issue: the seed's walk-through in C, standalone echod, echo-client, bad input.
 
-load helpers
+load '../helpers/common'
 
 setup() {
         PORT=$(free_port)

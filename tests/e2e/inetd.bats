@@ -5,7 +5,7 @@
 # namespace with its own /run, so the machine's inetd, its configuration and pid file are never
 # touched. About 5 s per build.
 
-load helpers
+load '../helpers/common'
 
 setup() {
         INETD=/usr/sbin/inetd

@@ -2,7 +2,7 @@
 # The built man pages render without a warning, and each binary's --help lists exactly the
 # options and exit statuses its page documents.
 
-load helpers
+load '../helpers/common'
 bats_require_minimum_version 1.5.0
 
 PAGES=(man/echod.8 man/echo-client.1 man/echo.socket.8)

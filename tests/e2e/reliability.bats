@@ -2,7 +2,7 @@
 # Faults echod must survive without losing a byte, and the limits that bound what a client can
 # cost it (issue 5). Clients are tests/helpers/stress.py; everything runs on loopback.
 
-load helpers
+load '../helpers/common'
 
 STRESS=$ROOT/tests/helpers/stress.py
 

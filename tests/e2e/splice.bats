@@ -5,7 +5,7 @@
 # the pool's pipes, two fds each, are made when first lent and kept for reuse.
 # tests/run-all also reruns core.bats and reliability.bats with ECHOD_SPLICE=on and =off.
 
-load helpers
+load '../helpers/common'
 bats_require_minimum_version 1.5.0
 
 ECHO_BENCH=$BUILD/src/bench/echo-bench
@@ -36,7 +36,7 @@ bench_ok() {
 }
 
 # max_pipe_fds_while PID CMD...: runs CMD in the background (output in $BATS_TEST_TMPDIR/bg.out),
-# samples PID's pipe fds until CMD exits (60 s at most); prints the largest count and leaves
+# samples PID's pipe fds until CMD exits (60 s at most) and once after; prints the largest count and leaves
 # CMD's exit status in $BATS_TEST_TMPDIR/bg.status (this runs in a $(...) subshell).
 max_pipe_fds_while() {
         local pid=$1 max=0 n bg deadline=$((SECONDS + 61))
@@ -49,6 +49,9 @@ max_pipe_fds_while() {
                 [ "$n" -le "$max" ] || max=$n
                 sleep 0.01
         done
+        # Once more after the end: the pool keeps what it made, so a short run still shows.
+        n=$(pipe_fds "$pid")
+        [ "$n" -le "$max" ] || max=$n
         local status=0
         wait "$bg" || status=$?
         echo "$status" >"$BATS_TEST_TMPDIR/bg.status"

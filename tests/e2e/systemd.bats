@@ -9,7 +9,7 @@
 # plain tree (a sanitizer runtime has no place under SystemCallFilter=), so under an ASan
 # ECHOD_BUILD it is skipped rather than run twice. About 15-25 s, most of it the build.
 
-load helpers
+load '../helpers/common'
 load '../helpers/sysd'
 
 # Bats 1.8 cannot skip from setup_file: it leaves the reason for setup().

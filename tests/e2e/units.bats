@@ -3,7 +3,7 @@
 # systemd-analyze security --offline=yes rates the socket-activated services 0.5 or lower
 # (they are at 0.2; docs/deployment.md lists the points that remain). About 3 s.
 
-load helpers
+load '../helpers/common'
 
 setup_file() {
         export UNIT_ROOT=$BATS_FILE_TMPDIR/root

@@ -3,7 +3,7 @@
 # uninitialised memory or leak makes valgrind exit 99, which echod_stop reports. Run by
 # `SUITES=valgrind tests/run-all` against a build without sanitizers.
 
-load ../e2e/helpers
+load '../helpers/common'
 
 STRESS=$ROOT/tests/helpers/stress.py
 

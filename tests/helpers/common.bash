@@ -1,4 +1,4 @@
-# tests/e2e/helpers.bash - shared by every Bats file: `load helpers`.
+# tests/helpers/common.bash - shared by every Bats file: `load '../helpers/common'`.
 # Starts the real binaries of $ECHOD_BUILD (default ./build), waits for readiness with a bounded
 # wait, and ends every process it started, by PID, in teardown.
 
@@ -6,19 +6,16 @@ bats_require_minimum_version 1.5.0
 
 load '/usr/lib/bats/bats-support/load'
 load '/usr/lib/bats/bats-assert/load'
+# shellcheck source=tests/helpers/proc.bash
+source "$(dirname "${BASH_SOURCE[0]}")/proc.bash"
 
-ROOT=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 BUILD=${ECHOD_BUILD:-$ROOT/build}
 ECHOD=$BUILD/src/echod
 ECHO_CLIENT=$BUILD/src/echo-client
 PY=/usr/bin/python3
 HELPERS=$ROOT/tests/helpers
 TRACKED_PIDS=()
-
-# Prints a TCP port that is free on 127.0.0.1 and ::1 right now.
-free_port() {
-        "$PY" "$HELPERS/free_port.py" "$@"
-}
 
 # Remembers a PID for teardown_tracked.
 track_pid() {
@@ -33,13 +30,6 @@ teardown_tracked() {
                 wait_gone "$pid" 5 || kill -KILL "$pid" 2>/dev/null || true
         done
         TRACKED_PIDS=()
-}
-
-# True when PID is gone or a zombie.
-pid_gone() {
-        local st
-        st=$(sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null) || return 0
-        [ "${st%% *}" = Z ]
 }
 
 # Waits at least $2 seconds (default 5; SECONDS counts whole seconds, so up to 1 s more) for PID $1 to exit.

@@ -14,6 +14,16 @@
 
 #include "number.h"
 
+bool service_name_valid(const char *s) {
+        if (!*s)
+                return false;
+        for (; *s; s++)
+                if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+                      *s == '-' || *s == '_' || *s == '.'))
+                        return false;
+        return true;
+}
+
 int port_parse(const char *s, const char *proto, char out[6], const char **why) {
         unsigned long long v;
         struct servent *se;
@@ -32,12 +42,10 @@ int port_parse(const char *s, const char *proto, char out[6], const char **why) 
                 snprintf(out, 6, "%llu", v);
                 return 0;
         }
-        for (const char *p = s; *p; p++)
-                if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-                      (*p >= '0' && *p <= '9') || *p == '-' || *p == '_' || *p == '.')) {
-                        *why = "port must be a number from 1 to 65535 or a service name";
-                        return -EINVAL;
-                }
+        if (!service_name_valid(s)) {
+                *why = "port must be a number from 1 to 65535 or a service name";
+                return -EINVAL;
+        }
         se = getservbyname(s, proto);
         if (!se) {
                 *why = "unknown service name (see /etc/services)";

@@ -20,6 +20,10 @@ struct address {
  * Returns 0, or -EINVAL with *why saying what is malformed. */
 int address_parse(const char *s, const char *default_port, struct address *a, const char **why);
 
+/* True for a service name as /etc/services spells them: letters, digits, '-', '_' and '.', not
+ * empty (getaddrinfo() and getservbyname() would also take " 80" or ""). */
+bool service_name_valid(const char *s);
+
 /* Parses a PORT alone (number 1-65535 or service name) into out[6]. Returns 0 or -EINVAL with *why. */
 int port_parse(const char *s, const char *proto, char out[6], const char **why);
 
