@@ -90,6 +90,7 @@ static int connection_splice_in(struct connection *c) {
 static int connection_read(struct connection *c) {
         struct msghdr msg = { 0 };
         struct iovec iov[2];
+        bool trace = log_verbosity() >= 2;
         ssize_t n;
         int r, niov;
 
@@ -99,25 +100,31 @@ static int connection_read(struct connection *c) {
         if (r < 0)
                 return r;
         niov = buffer_space_iov(&c->buf, iov);
-        if (log_verbosity() >= 2) {
+        if (trace) {
                 niov = 1;
                 if (iov[0].iov_len > TRACE_CHUNK)
                         iov[0].iov_len = TRACE_CHUNK;
         }
-        msg.msg_iov = iov;
-        msg.msg_iovlen = (size_t) niov;
-        /* MSG_DONTWAIT: an adopted socket (Accept=yes, inetd nowait) may be in blocking mode. */
-        n = recvmsg(c->watch.fd, &msg, MSG_DONTWAIT);
+        /* MSG_DONTWAIT: an adopted socket (Accept=yes, inetd nowait) may be in blocking mode.
+         * recv() for one region (an empty ring: every small message) costs the kernel less
+         * than recvmsg()'s msghdr and iovec import. */
+        if (niov == 1) {
+                n = recv(c->watch.fd, iov[0].iov_base, iov[0].iov_len, MSG_DONTWAIT);
+        } else {
+                msg.msg_iov = iov;
+                msg.msg_iovlen = (size_t) niov;
+                n = recvmsg(c->watch.fd, &msg, MSG_DONTWAIT);
+        }
         if (n < 0)
                 return errno == EAGAIN || errno == EINTR ? 0 : -errno;
-        if (log_verbosity() >= 2) {
+        if (trace) {
                 char repr[PYREPR_SIZE(TRACE_CHUNK)];
                 pyrepr(repr, iov[0].iov_base, (size_t) n);
                 log_info("received %s", repr);
         }
         if (n == 0) {
                 c->read_eof = true;
-                if (log_verbosity() >= 2) {
+                if (trace) {
                         char peer[NI_MAXHOST + 64];
                         sockaddr_pytuple((const struct sockaddr *) &c->peer, c->peer_len, peer, sizeof peer);
                         log_info("no data from %s", peer);
@@ -128,7 +135,7 @@ static int connection_read(struct connection *c) {
         /* A read that fills the ring is a bulk stream: a pipe, once the ring is empty again. */
         if (buffer_is_full(&c->buf) && !c->pipe.unable)
                 c->pipe.wanted = true;
-        if (log_verbosity() >= 2)
+        if (trace)
                 log_info("sending data back to the client");
         return 1;
 }
@@ -146,13 +153,16 @@ static int connection_write(struct connection *c) {
         } else {
                 msg.msg_iov = iov;
                 msg.msg_iovlen = (size_t) buffer_data_iov(&c->buf, iov);
-                n = sendmsg(c->watch.fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+                if (msg.msg_iovlen == 1)
+                        n = send(c->watch.fd, iov[0].iov_base, iov[0].iov_len, MSG_NOSIGNAL | MSG_DONTWAIT);
+                else
+                        n = sendmsg(c->watch.fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
                 if (n < 0)
                         return errno == EAGAIN || errno == EINTR ? 0 : -errno;
                 buffer_consume(&c->buf, (size_t) n);
         }
         c->echoed += (uint64_t) n;
-        atomic_fetch_add_explicit(&c->server->stats->bytes, (uint64_t) n, memory_order_relaxed);
+        server_count_bytes(c->server, (uint64_t) n);
         return 1;
 }
 
@@ -214,7 +224,8 @@ fail:
         connection_destroy(c);
 }
 
-int connection_create(struct server *s, int fd, const struct sockaddr *peer, socklen_t peer_len) {
+int connection_create(struct server *s, int fd, const struct sockaddr *peer, socklen_t peer_len,
+                      bool inherits_nodelay, bool read_now) {
         struct connection *c;
         int r;
 
@@ -245,14 +256,22 @@ int connection_create(struct server *s, int fd, const struct sockaddr *peer, soc
         s->newest = c;
         s->n_connections++;
         atomic_fetch_add_explicit(&s->stats->connections, 1, memory_order_relaxed);
-        atomic_fetch_add_explicit(&s->stats->served, 1, memory_order_relaxed);
+        server_count_served(s);
         if (log_verbosity() >= 1)
                 connection_log(c, NULL);
 
         /* Echoed bytes go out as soon as they are read, never held back by Nagle; this
          * connection is ours alone, even when inetd or systemd accepted it. Fails harmlessly
-         * on a non-TCP socket. */
-        (void) setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int) { 1 }, sizeof(int));
+         * on a non-TCP socket. One system call less when the listener has it: accept4()
+         * copies it (echod sets it on the sockets it binds, NoDelay=yes in the units). */
+        if (!inherits_nodelay)
+                (void) setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int) { 1 }, sizeof(int));
+        /* The client's first bytes are usually there (always after TCP_DEFER_ACCEPT): read
+         * them now rather than after an epoll round trip. The dispatch sets the watch. */
+        if (read_now) {
+                connection_dispatch(&c->watch, EPOLLIN);
+                return 0;
+        }
         r = loop_watch(&s->loop, &c->watch, EPOLLIN);
         if (r < 0) {
                 connection_destroy(c);

@@ -27,8 +27,11 @@ struct connection {
 
 /* Takes ownership of the connected stream socket fd (closed on failure too), links the
  * connection into s and starts watching it. fd may be in blocking mode: every call on it says
- * MSG_DONTWAIT. Returns 0 or -errno. */
-int connection_create(struct server *s, int fd, const struct sockaddr *peer, socklen_t peer_len);
+ * MSG_DONTWAIT. inherits_nodelay: fd has TCP_NODELAY already (from its listener). read_now:
+ * serve what the client sent at once, before asking epoll (the connection may then be gone
+ * already, a failure logged and counted as after any read). Returns 0 or -errno. */
+int connection_create(struct server *s, int fd, const struct sockaddr *peer, socklen_t peer_len,
+                      bool inherits_nodelay, bool read_now);
 
 /* Unlinks, closes the socket and frees. Accepts NULL. Pending bytes are discarded. */
 void connection_destroy(struct connection *c);

@@ -6,6 +6,8 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -127,7 +129,7 @@ static void listener_accept(struct listener *l) {
                         l->failed = true;
                         break;
                 }
-                r = connection_create(s, fd, (struct sockaddr *) &peer, len);
+                r = connection_create(s, fd, (struct sockaddr *) &peer, len, l->nodelay, l->defer_accept);
                 if (r < 0)
                         log_errno(r, "cannot set up a connection");
         }
@@ -186,7 +188,16 @@ void server_connection_gone(struct server *s) {
         server_check_done(s);
 }
 
+void server_add_counts(const struct server *s, uint64_t *bytes, uint64_t *served) {
+        *bytes += atomic_load_explicit(&s->bytes, memory_order_relaxed);
+        *served += atomic_load_explicit(&s->served, memory_order_relaxed);
+}
+
 void server_touch(struct server *s, struct connection *c) {
+        /* Touched already in this millisecond: everything newer was touched in it too, so the
+         * order by last activity holds without a move (most messages of a busy client). */
+        if (c->last_active_ms == s->loop.now_ms)
+                return;
         c->last_active_ms = s->loop.now_ms;
         if (c == s->newest)
                 return;
@@ -303,6 +314,17 @@ int server_init(struct server *s, const struct config *c, struct stats *stats,
                 }
                 s->listeners[s->n_listeners] = (struct listener) {
                         .server = s, .socktype = type, .blocking = fd_is_blocking(fds[i]) };
+                if (type == SOCK_STREAM) {
+                        int v = 0;
+                        socklen_t vlen = sizeof v;
+                        /* Only read: a socket systemd passed is not ours to change. */
+                        s->listeners[s->n_listeners].nodelay =
+                                getsockopt(fds[i], IPPROTO_TCP, TCP_NODELAY, &v, &vlen) == 0 && v;
+                        v = 0;
+                        vlen = sizeof v;
+                        s->listeners[s->n_listeners].defer_accept =
+                                getsockopt(fds[i], IPPROTO_TCP, TCP_DEFER_ACCEPT, &v, &vlen) == 0 && v;
+                }
                 watch_init(&s->listeners[s->n_listeners].watch, fds[i], listener_dispatch);
                 s->n_listeners++;
         }
@@ -335,7 +357,7 @@ int server_adopt(struct server *s, int fd) {
 
         if (getpeername(fd, (struct sockaddr *) &peer, &len) < 0)
                 len = 0;
-        return connection_create(s, fd, len ? (struct sockaddr *) &peer : NULL, len);
+        return connection_create(s, fd, len ? (struct sockaddr *) &peer : NULL, len, false, false);
 }
 
 int server_run(struct server *s) {

@@ -32,6 +32,8 @@ struct listener {
         int socktype;                           /* SOCK_STREAM or SOCK_DGRAM */
         bool failed;                            /* accept failed for good: not watched again */
         bool blocking;                          /* passed without O_NONBLOCK, which is not ours to set */
+        bool nodelay;                           /* has TCP_NODELAY: accepted sockets inherit it */
+        bool defer_accept;                      /* has TCP_DEFER_ACCEPT: a client's first bytes come with it */
 };
 
 struct server {
@@ -51,6 +53,9 @@ struct server {
         uint64_t idle_since_ms;                 /* when the last connection closed */
         uint8_t *datagram;                      /* scratch for one UDP datagram */
         struct watch stop_watch;                /* eventfd: server_request_stop() from another thread */
+        /* Counted by this server's thread alone, with a relaxed load and store (no locked
+         * instruction per message); server_add_counts() sums them for STATUS=. */
+        atomic_uint_fast64_t bytes, served;
         void (*tick_hook)(struct server *s);    /* the main worker's periodic work */
         void *hook_userdata;
 };
@@ -85,6 +90,19 @@ bool fd_is_blocking(int fd);
 
 /* Called by connections: the connection was unlinked and its fd closed. */
 void server_connection_gone(struct server *s);
+
+/* Called by connections: n bytes echoed; one connection accepted or adopted. */
+static inline void server_count_bytes(struct server *s, uint64_t n) {
+        atomic_store_explicit(&s->bytes, atomic_load_explicit(&s->bytes, memory_order_relaxed) + n,
+                              memory_order_relaxed);
+}
+static inline void server_count_served(struct server *s) {
+        atomic_store_explicit(&s->served, atomic_load_explicit(&s->served, memory_order_relaxed) + 1,
+                              memory_order_relaxed);
+}
+
+/* Adds what s counted to *bytes and *served; safe from any thread. */
+void server_add_counts(const struct server *s, uint64_t *bytes, uint64_t *served);
 
 /* Called by connections after they moved bytes: marks c most recently active. */
 struct connection;
