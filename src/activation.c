@@ -21,6 +21,21 @@ static bool fd_named(const char *name) {
         return name && *name && strcmp(name, "unknown") != 0;
 }
 
+int fd_socket_type(int fd) {
+        int type = 0;
+        socklen_t len = sizeof type;
+
+        if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0)
+                return -errno;
+        return type;
+}
+
+bool fd_is_blocking(int fd) {
+        int flags = fcntl(fd, F_GETFL);
+
+        return flags >= 0 && !(flags & O_NONBLOCK);
+}
+
 static bool socket_is_connected(int fd) {
         struct sockaddr_storage peer;
         socklen_t len = sizeof peer;
@@ -80,11 +95,9 @@ static void fd_announce(int fd, const char *name) {
         struct sockaddr_storage sa;
         socklen_t len = sizeof sa;
         char host[NI_MAXHOST], port[NI_MAXSERV], label[300];
-        int type = 0;
-        socklen_t tlen = sizeof type;
+        int type = fd_socket_type(fd);
 
-        if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tlen) < 0 ||
-            getsockname(fd, (struct sockaddr *) &sa, &len) < 0)
+        if (type < 0 || getsockname(fd, (struct sockaddr *) &sa, &len) < 0)
                 return;
         if (type == SOCK_STREAM && sd_is_socket(fd, AF_UNSPEC, SOCK_STREAM, 1) <= 0)
                 return;
@@ -218,4 +231,47 @@ done:
                         free(*p);
         free(names);
         return n;
+}
+
+int activation_take_connected(int *fds, size_t *n_fds, int *ret_connected) {
+        for (size_t i = 0; i < *n_fds; i++) {
+                int listening = 1, type = fd_socket_type(fds[i]);
+                socklen_t len = sizeof listening;
+
+                if (type < 0)
+                        return log_errno(type, "cannot inspect inherited fd %d", fds[i]);
+                if (getsockopt(fds[i], SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) < 0)
+                        return log_errno(-errno, "cannot inspect inherited fd %d", fds[i]);
+                if (type != SOCK_STREAM || listening)
+                        continue;
+                if (*n_fds > 1) {
+                        log_error("inherited fd %d is a connected socket, but %zu sockets were passed: "
+                                  "Accept=yes passes exactly one", fds[i], *n_fds);
+                        return -EINVAL;
+                }
+                *ret_connected = fds[i];
+                *n_fds = 0;
+        }
+        return 0;
+}
+
+bool activation_any_blocking_listener(const int *fds, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                if (fd_socket_type(fds[i]) == SOCK_STREAM && fd_is_blocking(fds[i]))
+                        return true;
+        return false;
+}
+
+int inetd_detach_stdio(void) {
+        int fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+
+        if (fd < 0)
+                return -errno;
+        if (dup2(fd, STDOUT_FILENO) < 0 || dup2(fd, STDERR_FILENO) < 0) {
+                int r = -errno;
+                close(fd);
+                return r;
+        }
+        close(fd);
+        return 0;
 }

@@ -1,4 +1,4 @@
-/* activation.h - the sockets a service manager or inetd hands to echod. */
+/* activation.h - the sockets a service manager or inetd hands to echod, and what each fd is. */
 #pragma once
 
 #include <stdbool.h>
@@ -24,3 +24,25 @@ int listen_env_check(const char *pid, const char *fds, const char *names, long s
 
 /* Says what a non-socket fd is ("not open", "a pipe", "a regular file", ...). */
 const char *fd_describe(int fd);
+
+/* The socket type of fd (SOCK_STREAM, SOCK_DGRAM, ...), or -errno (-ENOTSOCK: not a socket). */
+int fd_socket_type(int fd);
+
+/* True when fd lacks O_NONBLOCK. */
+bool fd_is_blocking(int fd);
+
+/* Moves a connected stream socket (Accept=yes, inetd nowait) out of fds[0..*n_fds) into
+ * *ret_connected, leaving *n_fds 0. Only one such socket makes sense: more than one passed fd
+ * beside it is an error. Returns 0 (*ret_connected untouched when there is none) or <0 after
+ * logging one line. */
+int activation_take_connected(int *fds, size_t *n_fds, int *ret_connected);
+
+/* True when one of the stream sockets fds[0..n) is a listener in blocking mode (systemd passes
+ * them so without NonBlocking=yes): such a listener may only be watched by one loop, see
+ * server_init(). */
+bool activation_any_blocking_listener(const int *fds, size_t n);
+
+/* inetd leaves the socket on fds 0, 1 and 2. Only fd 0 is served; 1 and 2 become /dev/null so
+ * that nothing stray reaches the client and closing fd 0 really ends the connection. Returns 0
+ * or -errno. */
+int inetd_detach_stdio(void);

@@ -9,6 +9,7 @@
 #include "connection.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stddef.h>
@@ -45,20 +46,30 @@ void connection_destroy(struct connection *c) {
         s = c->server;
         if (log_verbosity() >= 1)
                 connection_log(c, "closed connection from");
-        if (c->older)
-                c->older->newer = c->newer;
-        else
-                s->oldest = c->newer;
-        if (c->newer)
-                c->newer->older = c->older;
-        else
-                s->newest = c->older;
+        list_remove(&c->idle);
         /* Closing the fd removes it from epoll. */
         close(c->watch.fd);
         buffer_pool_detach(&s->pool, &c->buf);
         pipe_pool_return(&s->pipes, &c->pipe);
         free(c);
         server_connection_gone(s);
+}
+
+struct connection *connection_oldest(const struct server *s) {
+        struct list *first = list_first(&s->idle);
+
+        return first ? container_of(first, struct connection, idle) : NULL;
+}
+
+/* Marks c most recently active: the end of the idle list. Touched already in this
+ * millisecond, everything after it was touched in it too: the order by last activity holds
+ * without a move (most messages of a busy client). */
+static void connection_touch(struct connection *c) {
+        if (c->last_active_ms == c->server->loop.now_ms)
+                return;
+        c->last_active_ms = c->server->loop.now_ms;
+        list_remove(&c->idle);
+        list_insert_tail(&c->server->idle, &c->idle);
 }
 
 static bool connection_has_room(const struct connection *c) {
@@ -208,7 +219,7 @@ static void connection_dispatch(struct watch *w, uint32_t events) {
                 }
         }
         if (moved)
-                server_touch(s, c);
+                connection_touch(c);
 
         if (!c->read_eof && connection_has_room(c))
                 want |= EPOLLIN;
@@ -240,7 +251,7 @@ int connection_create(struct server *s, int fd, const struct sockaddr *peer, soc
         /* -vv traces the ring's reads; a socket handed over in blocking mode (no listener:
          * Accept=yes, inetd nowait) would make splice() wait. Accepted ones are non-blocking. */
         c->pipe.unable = s->config->splice_mode == SPLICE_OFF || log_verbosity() >= 2 ||
-                         (s->n_listeners == 0 && fd_is_blocking(fd));
+                         (s->n_listeners == 0 && !(fcntl(fd, F_GETFL) & O_NONBLOCK));
         c->pipe.wanted = s->config->splice_mode == SPLICE_ON && !c->pipe.unable;
         if (peer_len > sizeof c->peer)
                 peer_len = sizeof c->peer;
@@ -248,12 +259,7 @@ int connection_create(struct server *s, int fd, const struct sockaddr *peer, soc
                 memcpy(&c->peer, peer, peer_len);
         c->peer_len = peer_len;
         c->last_active_ms = s->loop.now_ms;
-        c->older = s->newest;
-        if (s->newest)
-                s->newest->newer = c;
-        else
-                s->oldest = c;
-        s->newest = c;
+        list_insert_tail(&s->idle, &c->idle);
         s->n_connections++;
         atomic_fetch_add_explicit(&s->stats->connections, 1, memory_order_relaxed);
         server_count_served(s);

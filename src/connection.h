@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 
 #include "buffer.h"
+#include "list.h"
 #include "loop.h"
 #include "splice.h"
 
@@ -15,7 +16,7 @@ struct server;
 struct connection {
         struct watch watch;             /* the loop hands back &watch: container_of() */
         struct server *server;
-        struct connection *older, *newer;  /* the server's idle order, least recently active first */
+        struct list idle;               /* in the server's idle list, least recently active first */
         struct buffer buf;              /* storage only while bytes are pending */
         struct splice_pipe pipe;        /* instead of buf while bulk (see splice.h) */
         uint64_t last_active_ms;
@@ -35,3 +36,6 @@ int connection_create(struct server *s, int fd, const struct sockaddr *peer, soc
 
 /* Unlinks, closes the socket and frees. Accepts NULL. Pending bytes are discarded. */
 void connection_destroy(struct connection *c);
+
+/* The connection of s least recently active, or NULL when s has none. */
+struct connection *connection_oldest(const struct server *s);

@@ -1,7 +1,6 @@
 /* echod.c - main(): options, sockets (handed over or bound here), the loops, the exit status.
  * The only file that knows every other module. */
 #include <errno.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
@@ -108,45 +107,6 @@ static int bind_standalone(struct context *ctx) {
         return EXIT_OK;
 }
 
-/* inetd leaves the socket on fds 0, 1 and 2. Only fd 0 is served; 1 and 2 become /dev/null so
- * that nothing stray reaches the client and closing fd 0 really ends the connection. */
-static int inetd_detach_stdio(void) {
-        int fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
-
-        if (fd < 0)
-                return -errno;
-        if (dup2(fd, STDOUT_FILENO) < 0 || dup2(fd, STDERR_FILENO) < 0) {
-                int r = -errno;
-                close(fd);
-                return r;
-        }
-        close(fd);
-        return 0;
-}
-
-/* Moves a connected stream socket (Accept=yes, inetd nowait) out of ctx->fds into
- * ctx->connected_fd. Only one such socket makes sense. Returns 0 or -EINVAL after logging. */
-static int take_connected(struct context *ctx) {
-        for (size_t i = 0; i < ctx->n_fds; i++) {
-                int listening = 1, type = 0;
-                socklen_t len = sizeof listening, tlen = sizeof type;
-
-                if (getsockopt(ctx->fds[i], SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) < 0 ||
-                    getsockopt(ctx->fds[i], SOL_SOCKET, SO_TYPE, &type, &tlen) < 0)
-                        return log_errno(-errno, "cannot inspect inherited fd %d", ctx->fds[i]);
-                if (type != SOCK_STREAM || listening)
-                        continue;
-                if (ctx->n_fds > 1) {
-                        log_error("inherited fd %d is a connected socket, but %zu sockets were passed: "
-                                  "Accept=yes passes exactly one", ctx->fds[i], ctx->n_fds);
-                        return -EINVAL;
-                }
-                ctx->connected_fd = ctx->fds[i];
-                ctx->n_fds = 0;
-        }
-        return 0;
-}
-
 /* Raises the soft fd limit to the hard one; returns the usable limit. */
 static size_t raise_fd_limit(void) {
         struct rlimit rl;
@@ -166,20 +126,6 @@ static size_t connections_for_fds(size_t fds) {
         size_t reserved = fds > 2 * FDS_RESERVED ? FDS_RESERVED : fds / 2;
 
         return fds - reserved > 0 ? fds - reserved : 1;
-}
-
-/* A blocking listener (systemd passes them so without NonBlocking=yes) may only be watched by
- * one loop: see server_init(). */
-static bool any_blocking_listener(const struct context *ctx) {
-        for (size_t i = 0; i < ctx->n_fds; i++) {
-                int type = 0;
-                socklen_t len = sizeof type;
-
-                if (getsockopt(ctx->fds[i], SOL_SOCKET, SO_TYPE, &type, &len) == 0 &&
-                    type == SOCK_STREAM && fd_is_blocking(ctx->fds[i]))
-                        return true;
-        }
-        return false;
 }
 
 /* --inetd decides where even option errors are logged: fds 0-2 are the client's socket there.
@@ -271,34 +217,36 @@ static int signals_setup(struct context *ctx) {
 }
 
 static int context_serve(struct context *ctx) {
-        size_t fds, limit, per_worker, pipes;
+        size_t fds, limit, per_worker, workers, pipes;
         int r;
 
         /* A connected socket is one client: one loop serves it. */
-        ctx->n_servers = ctx->connected_fd >= 0 ? 1 : ctx->config.workers;
-        if (ctx->n_servers > 1 && any_blocking_listener(ctx)) {
+        workers = ctx->connected_fd >= 0 ? 1 : ctx->config.workers;
+        if (workers > 1 && activation_any_blocking_listener(ctx->fds, ctx->n_fds)) {
                 log_warning("a passed listening socket is in blocking mode: one worker instead of %u "
                             "(set NonBlocking=yes in the service unit)", ctx->config.workers);
-                ctx->n_servers = 1;
+                workers = 1;
         }
         fds = raise_fd_limit();
         /* The pipes' fds are kept out of the clients' share. */
         pipes = ctx->config.splice_mode == SPLICE_OFF ? 0 :
-                splice_pipes_for_fds(ctx->config.splice_pipes, fds) / ctx->n_servers;
-        fds -= 2 * pipes * ctx->n_servers;
+                splice_pipes_for_fds(ctx->config.splice_pipes, fds) / workers;
+        fds -= 2 * pipes * workers;
         limit = ctx->config.max_connections ? ctx->config.max_connections : connections_for_fds(fds);
         /* Allowed (the limit may rise while running), but the excess waits on EMFILE pauses. */
         if (limit > connections_for_fds(fds))
                 log_warning("--max-connections %zu is more than the %zu file descriptors allow "
                             "(RLIMIT_NOFILE); accepting pauses whenever they run out", limit, fds);
-        per_worker = (limit + ctx->n_servers - 1) / ctx->n_servers;
+        per_worker = (limit + workers - 1) / workers;
 
-        ctx->servers = calloc(ctx->n_servers, sizeof *ctx->servers);
-        ctx->threads = calloc(ctx->n_servers, sizeof *ctx->threads);
+        ctx->servers = calloc(workers, sizeof *ctx->servers);
+        ctx->threads = calloc(workers, sizeof *ctx->threads);
         if (!ctx->servers || !ctx->threads)
                 return log_errno(-ENOMEM, "cannot set up workers");
-        for (size_t i = 0; i < ctx->n_servers; i++) {
+        /* Counted as each is set up, so that context_finish() finishes those and no others. */
+        for (size_t i = 0; i < workers; i++) {
                 r = server_init(&ctx->servers[i], &ctx->config, &ctx->stats, per_worker, pipes, ctx->fds, ctx->n_fds);
+                ctx->n_servers++;
                 if (r < 0)
                         return log_errno(r, "cannot set up event loop");
         }
@@ -334,6 +282,7 @@ static int context_serve(struct context *ctx) {
         return 0;
 }
 
+/* Undoes whatever main() got to, at any stage: threads, servers, the signalfd, the sockets. */
 static void context_finish(struct context *ctx) {
         if (ctx->n_threads > 0) {
                 for (size_t i = 1; i < ctx->n_servers; i++)
@@ -355,51 +304,51 @@ static void context_finish(struct context *ctx) {
         free(ctx->fds);
 }
 
-int main(int argc, char **argv) {
-        struct context ctx = { .signal_watch.fd = -1, .connected_fd = -1 };
-        int r, n, status;
+/* Gets the sockets to serve: handed over (LISTEN_FDS, --inetd) or bound here. Returns EXIT_OK
+ * or the exit status after logging; what it made is undone by context_finish() either way. */
+static int context_sockets(struct context *ctx) {
+        int r, n;
 
-        log_setup(log_target_for(argv_has_inetd(argc, argv)), 0);
-        r = config_parse(&ctx.config, argc, argv);
-        if (r <= 0)
-                return r < 0 ? EXIT_USAGE : EXIT_OK;
-        log_setup(log_target_for(ctx.config.inetd), ctx.config.verbosity);
-        log_hold();
-
-        n = activation_collect(ctx.config.inetd, &ctx.fds);
+        n = activation_collect(ctx->config.inetd, &ctx->fds);
         if (n < 0)
                 return EXIT_ACTIVATION;
-        ctx.n_fds = (size_t) n;
-        r = take_connected(&ctx);
-        if (r < 0) {
-                free(ctx.fds);
+        ctx->n_fds = (size_t) n;
+        r = activation_take_connected(ctx->fds, &ctx->n_fds, &ctx->connected_fd);
+        if (r < 0)
                 return EXIT_ACTIVATION;
-        }
-        if (n > 0 && ctx.config.n_addresses > 0) {
+        if (n > 0 && ctx->config.n_addresses > 0) {
                 log_error("addresses on the command line cannot be combined with sockets passed by "
                           "the service manager (LISTEN_FDS)");
-                free(ctx.fds);
                 return EXIT_USAGE;
         }
-        if (ctx.config.inetd) {
+        if (ctx->config.inetd) {
                 r = inetd_detach_stdio();
                 if (r < 0) {
                         log_errno(r, "cannot detach fds 1 and 2 from the inetd socket");
-                        free(ctx.fds);
                         return EXIT_RUNTIME;
                 }
         }
-        if (n == 0) {
-                status = bind_standalone(&ctx);
-                if (status != EXIT_OK) {
-                        for (size_t i = 0; i < ctx.n_fds; i++)
-                                close(ctx.fds[i]);
-                        free(ctx.fds);
-                        return status;
-                }
-        }
+        return n == 0 ? bind_standalone(ctx) : EXIT_OK;
+}
 
+int main(int argc, char **argv) {
+        struct context ctx = { .signal_watch.fd = -1, .connected_fd = -1 };
+        int r, status;
+
+        log_setup(log_target_for(argv_has_inetd(argc, argv)), 0);
+        r = config_parse(&ctx.config, argc, argv);
+        if (r <= 0) {
+                status = r < 0 ? EXIT_USAGE : EXIT_OK;
+                goto finish;
+        }
+        log_setup(log_target_for(ctx.config.inetd), ctx.config.verbosity);
+        log_hold();
+
+        status = context_sockets(&ctx);
+        if (status != EXIT_OK)
+                goto finish;
         status = context_serve(&ctx) < 0 ? EXIT_RUNTIME : EXIT_OK;
+finish:
         context_finish(&ctx);
         log_release(false);
         return status;

@@ -2,7 +2,6 @@
 #include "server.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +11,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "activation.h"
 #include "connection.h"
 #include "log.h"
 
@@ -82,12 +82,6 @@ static void server_resume_accepting(struct server *s) {
                 return;
         if (atomic_exchange(&st->fd_resume_pending, false))
                 log_notice("accepting connections again: no client is left waiting");
-}
-
-bool fd_is_blocking(int fd) {
-        int flags = fcntl(fd, F_GETFL);
-
-        return flags >= 0 && !(flags & O_NONBLOCK);
 }
 
 /* On a blocking listener accept4() would wait for the next client once the queue is empty. */
@@ -179,8 +173,6 @@ static void server_check_done(struct server *s) {
 void server_connection_gone(struct server *s) {
         s->n_connections--;
         atomic_fetch_sub_explicit(&s->stats->connections, 1, memory_order_relaxed);
-        if (s->n_connections == 0)
-                s->idle_since_ms = s->loop.now_ms;
         if (s->accept_paused || s->n_connections + 1 == s->max_connections) {
                 s->accept_paused = false;
                 server_update_accepting(s);
@@ -193,34 +185,16 @@ void server_add_counts(const struct server *s, uint64_t *bytes, uint64_t *served
         *served += atomic_load_explicit(&s->served, memory_order_relaxed);
 }
 
-void server_touch(struct server *s, struct connection *c) {
-        /* Touched already in this millisecond: everything newer was touched in it too, so the
-         * order by last activity holds without a move (most messages of a busy client). */
-        if (c->last_active_ms == s->loop.now_ms)
-                return;
-        c->last_active_ms = s->loop.now_ms;
-        if (c == s->newest)
-                return;
-        if (c->older)
-                c->older->newer = c->newer;
-        else
-                s->oldest = c->newer;
-        c->newer->older = c->older;
-        c->older = s->newest;
-        c->newer = NULL;
-        s->newest->newer = c;
-        s->newest = c;
-}
-
 static void server_close_idle(struct server *s) {
         uint64_t limit = (uint64_t) s->config->idle_timeout_s * 1000;
+        struct connection *c;
 
         if (limit == 0)
                 return;
-        while (s->oldest && s->loop.now_ms - s->oldest->last_active_ms >= limit) {
+        while ((c = connection_oldest(s)) && s->loop.now_ms - c->last_active_ms >= limit) {
                 if (log_verbosity() >= 1)
                         log_info("idle for %u s, closing", s->config->idle_timeout_s);
-                connection_destroy(s->oldest);
+                connection_destroy(c);
         }
 }
 
@@ -241,8 +215,8 @@ static void server_tick(void *userdata) {
         pipe_pool_reclaim(&s->pipes, s->loop.now_ms);
         if (s->draining && s->loop.now_ms >= s->drain_deadline_ms && s->n_connections > 0) {
                 log_warning("drain timeout: closing %zu connections that are still open", s->n_connections);
-                while (s->oldest)
-                        connection_destroy(s->oldest);
+                while (!list_empty(&s->idle))
+                        connection_destroy(connection_oldest(s));
         }
         if (s->tick_hook)
                 s->tick_hook(s);
@@ -280,6 +254,7 @@ int server_init(struct server *s, const struct config *c, struct stats *stats,
 
         *s = (struct server) { .config = c, .stats = stats, .max_connections = max_connections };
         watch_init(&s->stop_watch, -1, server_stop_dispatch);
+        list_init(&s->idle);
         r = loop_init(&s->loop);
         if (r < 0)
                 return r;
@@ -302,11 +277,10 @@ int server_init(struct server *s, const struct config *c, struct stats *stats,
                 return r;
 
         for (size_t i = 0; i < n; i++) {
-                int type = 0;
-                socklen_t len = sizeof type;
+                int type = fd_socket_type(fds[i]);
 
-                if (getsockopt(fds[i], SOL_SOCKET, SO_TYPE, &type, &len) < 0)
-                        return -errno;
+                if (type < 0)
+                        return type;
                 if (type == SOCK_DGRAM && !s->datagram) {
                         s->datagram = malloc(DATAGRAM_MAX);
                         if (!s->datagram)
@@ -328,7 +302,6 @@ int server_init(struct server *s, const struct config *c, struct stats *stats,
                 watch_init(&s->listeners[s->n_listeners].watch, fds[i], listener_dispatch);
                 s->n_listeners++;
         }
-        s->idle_since_ms = s->loop.now_ms;
         loop_set_tick(&s->loop, TICK_MS, server_tick, s);
         server_update_accepting(s);
         return 0;
@@ -336,8 +309,8 @@ int server_init(struct server *s, const struct config *c, struct stats *stats,
 
 void server_finish(struct server *s) {
         s->draining = true;
-        while (s->oldest)
-                connection_destroy(s->oldest);
+        while (!list_empty(&s->idle))
+                connection_destroy(connection_oldest(s));
         /* Listening fds belong to the caller (they may be systemd's): only stop watching them. */
         if (s->loop.epfd >= 0)
                 server_watch_listeners(s, false);

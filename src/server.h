@@ -9,22 +9,11 @@
 #include <stdint.h>
 
 #include "buffer.h"
+#include "list.h"
 #include "loop.h"
 #include "options.h"
 #include "splice.h"
-
-/* Counters shared by every worker, read for STATUS= lines. */
-struct stats {
-        atomic_uint_fast64_t connections;       /* open now */
-        atomic_uint_fast64_t served;            /* accepted since start */
-        atomic_uint_fast64_t bytes;             /* echoed since start */
-        atomic_uint_fast64_t datagrams;         /* UDP datagrams echoed since start */
-        /* Out of fds, shared by the workers: from a failed accept until one finds no client
-         * waiting; the warning at most once a minute, and one "again" line per warning. */
-        atomic_bool out_of_fds;
-        atomic_bool fd_resume_pending;
-        atomic_uint_fast64_t fd_warned_ms;
-};
+#include "stats.h"
 
 struct listener {
         struct watch watch;
@@ -44,13 +33,12 @@ struct server {
         struct pipe_pool pipes;                 /* for bulk connections (splice.h) */
         struct listener *listeners;
         size_t n_listeners;
-        struct connection *oldest, *newest;     /* idle order */
+        struct list idle;                       /* connections, least recently active first */
         size_t n_connections;
         size_t max_connections;
         bool accept_paused;                     /* out of fds: retry at the next tick or close */
         bool draining;
         uint64_t drain_deadline_ms;
-        uint64_t idle_since_ms;                 /* when the last connection closed */
         uint8_t *datagram;                      /* scratch for one UDP datagram */
         struct watch stop_watch;                /* eventfd: server_request_stop() from another thread */
         /* Counted by this server's thread alone, with a relaxed load and store (no locked
@@ -67,7 +55,8 @@ struct server {
 int server_init(struct server *s, const struct config *c, struct stats *stats,
                 size_t max_connections, size_t max_pipes, const int *fds, size_t n);
 
-/* Closes every connection and frees everything server_init() made; accepts a zeroed server. */
+/* Closes every connection and frees everything server_init() made; accepts a server whose
+ * server_init() failed part way, or one already finished (not a merely zeroed one: fd 0). */
 void server_finish(struct server *s);
 
 /* Serves the connected stream socket fd (Accept=yes, inetd nowait) as one client; takes
@@ -85,10 +74,7 @@ void server_stop(struct server *s);
 /* Asks s to stop as server_stop() does; safe from any thread. */
 void server_request_stop(struct server *s);
 
-/* True when fd lacks O_NONBLOCK. */
-bool fd_is_blocking(int fd);
-
-/* Called by connections: the connection was unlinked and its fd closed. */
+/* Called by connection_destroy(): the connection was unlinked and its fd closed. */
 void server_connection_gone(struct server *s);
 
 /* Called by connections: n bytes echoed; one connection accepted or adopted. */
@@ -103,7 +89,3 @@ static inline void server_count_served(struct server *s) {
 
 /* Adds what s counted to *bytes and *served; safe from any thread. */
 void server_add_counts(const struct server *s, uint64_t *bytes, uint64_t *served);
-
-/* Called by connections after they moved bytes: marks c most recently active. */
-struct connection;
-void server_touch(struct server *s, struct connection *c);

@@ -2,9 +2,10 @@
  * STOPPING=1, and --exit-idle. All no-ops without NOTIFY_SOCKET, as sd_notify() is. */
 #pragma once
 
+#include <stddef.h>
 #include <stdint.h>
 
-#include "server.h"
+#include "stats.h"
 
 struct status {
         struct stats *stats;

@@ -7,7 +7,12 @@
 #include <unistd.h>
 
 int connect_resolve(const char *host, const char *port, struct addrinfo **ret) {
-        struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM };
+        return connect_resolve_for(host, port, AF_UNSPEC, SOCK_STREAM, ret);
+}
+
+int connect_resolve_for(const char *host, const char *port, int family, int socktype,
+                        struct addrinfo **ret) {
+        struct addrinfo hints = { .ai_family = family, .ai_socktype = socktype };
 
         return getaddrinfo(host, port, &hints, ret);
 }

@@ -10,6 +10,11 @@
  * code; port errors come back as EAI_SERVICE. */
 int connect_resolve(const char *host, const char *port, struct addrinfo **ret);
 
+/* As connect_resolve(), for one family (AF_UNSPEC, AF_INET, AF_INET6) and socktype
+ * (SOCK_STREAM, SOCK_DGRAM). */
+int connect_resolve_for(const char *host, const char *port, int family, int socktype,
+                        struct addrinfo **ret);
+
 /* Starts connecting a new non-blocking, close-on-exec socket to ai. When source is not NULL the
  * socket is bound to it first, with IP_BIND_ADDRESS_NO_PORT so that the port is picked at
  * connect(), per destination. Returns the fd, with *pending true while the connection is still

@@ -238,3 +238,49 @@ refused_env() {
         kill -CONT "$ECHOD_PID"
         echod_stop
 }
+
+@test "echo-client: the probe's numbers refuse empty, signed, fractional where whole, too many decimals, out of range (exit 2)" {
+        local bad
+        for bad in '' '0' '-1' '+5' ' 5' '5x' '1.5' '1000000001' '99999999999999999999999'; do
+                refused 2 "invalid value for --count: '$bad' (expected a whole number from 1 to 1000000000)" "$ECHO_CLIENT" -c "$bad"
+        done
+        for bad in '' '0' '-1' '65508' '1.5' '64k'; do
+                refused 2 "invalid value for --size: '$bad' (expected a whole number from 1 to 65507)" "$ECHO_CLIENT" -s "$bad"
+        done
+        for bad in '' '0' '0.0' '-1' '+1' '.5' '1.' '1.2345' '1,5' '1e3' '3600.001' '99999999999999999999'; do
+                refused 2 "invalid value for --interval: '$bad' (expected seconds from 0.001 to 3600" "$ECHO_CLIENT" --interval "$bad"
+                refused 2 "invalid value for --wait: '$bad' (expected seconds from 0.001 to 3600" "$ECHO_CLIENT" -W "$bad"
+        done
+        for bad in '' '0' '-1' '604800.001' 'x'; do
+                refused 2 "invalid value for --deadline: '$bad' (expected seconds from 0.001 to 604800)" "$ECHO_CLIENT" -w "$bad"
+        done
+        refused 2 "option '-c' needs a value" "$ECHO_CLIENT" -c
+        refused 2 "option '--interval' needs a value" "$ECHO_CLIENT" --interval
+        refused 2 "option '--keep' takes no value" "$ECHO_CLIENT" --keep=1
+        refused 2 "option '--json' takes no value" "$ECHO_CLIENT" --json=yes
+}
+
+@test "echo-client: the probe's edges are accepted: -s 65507, --interval 0.001, -W 3600, -w 604800" {
+        echod_start "127.0.0.1:$PORT"
+        run "$ECHO_CLIENT" -q -c 2 -s 65507 --interval 0.001 -W 3600 -w 604800 "127.0.0.1:$PORT"
+        assert_success
+        echod_stop
+}
+
+@test "echo-client: probe options that do not go together, -i for ping users, -4 with -6 (exit 2)" {
+        refused 2 "-m sends one exchange and cannot be used with the probe's options" "$ECHO_CLIENT" -m x -c 1
+        refused 2 "-f sends one exchange and cannot be used with the probe's options" "$ECHO_CLIENT" -f /etc/hostname -u
+        refused 2 "-i is --info (the seed's create_connection client), not ping's interval: use --interval SEC" "$ECHO_CLIENT" -c 3 -i 0.2
+        refused 2 "--timeout is for one exchange: give probes their time with -W/--wait" "$ECHO_CLIENT" -c 3 -t 5
+        refused 2 "--keep is for TCP probes: UDP probes need no connection" "$ECHO_CLIENT" --keep -u
+        refused 2 "-4 and -6 cannot be used together" "$ECHO_CLIENT" -4 -6
+        refused 2 "-q prints nothing and --json prints one object: choose one" "$ECHO_CLIENT" -q --json
+        refused 2 "too many arguments: 'c' (expected [HOST [PORT]] or ADDRESS)" "$ECHO_CLIENT" -c 1 a b c
+        refused 2 "empty host name" "$ECHO_CLIENT" -c 1 ''
+}
+
+@test "echo-client: a name that does not resolve to the family asked for, probes to nowhere (exit 3)" {
+        refused 3 "cannot resolve '127.0.0.1' to an IPv6 address" "$ECHO_CLIENT" -q -6 127.0.0.1 "$PORT"
+        refused 3 "cannot resolve '::1' to an IPv4 address" "$ECHO_CLIENT" -q -4 -c 1 "[::1]:$PORT"
+        refused 3 "cannot resolve 'no\$such\$host'" "$ECHO_CLIENT" -c 1 'no$such$host'
+}

@@ -198,7 +198,7 @@ easy_header() {
         assert_line --index 0 "Usage: echod [OPTION]... [ADDRESS]..."
         run "$ECHO_CLIENT" --help
         assert_success
-        assert_line --index 0 "Usage: echo-client [OPTION]... [HOST [PORT]]"
+        assert_line --index 0 "Usage: echo-client [OPTION]... [HOST [PORT] | ADDRESS]"
         version=$(sed -n "s/^  version: '\(.*\)',$/\1/p" "$ROOT/meson.build")
         [ -n "$version" ]
         run "$ECHOD" --version

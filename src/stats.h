@@ -1,0 +1,21 @@
+/* stats.h - the counters every worker shares: bumped where the event happens, atomically (the
+ * workers run in threads of their own), and shown by status.c as STATUS=. A new counter is a
+ * field here. */
+#pragma once
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Counters shared by every worker, read for STATUS= lines. */
+struct stats {
+        atomic_uint_fast64_t connections;       /* open now */
+        atomic_uint_fast64_t served;            /* accepted since start */
+        atomic_uint_fast64_t bytes;             /* echoed since start */
+        atomic_uint_fast64_t datagrams;         /* UDP datagrams echoed since start */
+        /* Out of fds, shared by the workers: from a failed accept until one finds no client
+         * waiting; the warning at most once a minute, and one "again" line per warning. */
+        atomic_bool out_of_fds;
+        atomic_bool fd_resume_pending;
+        atomic_uint_fast64_t fd_warned_ms;
+};
