@@ -79,14 +79,14 @@ def draw_ratios(s, path):
             if peer not in peers:
                 peers.append(peer)
     targets = {t["mode"]: t["limit"] for t in s["targets"]}
-    left, right, top, row = 190, 150, 40, 14
+    left, right, top, row = 190, 190, 40, 14
     group = [len(s["ratios"][m]) * row + 16 for m in modes]
     height = top + sum(group) + 50
-    width = 820
+    width = 900
     svg = Svg(width, height, "Server CPU per unit of work / the reference (bar: median, line: range per repetition)")
-    hi = max([2.0] + [r["range"][1] for m in modes for r in s["ratios"][m].values()])
+    hi = max([2.0] + [r["range"][1] for m in modes for r in s["ratios"][m].values()]) * 1.1
     hi = min(hi, 8.0)
-    plot_w = width - left - right
+    plot_w = width - left - right - 40      # room for the last label
 
     def x(v):
         return left + min(v, hi) / hi * plot_w
@@ -141,7 +141,7 @@ def draw_cdf(s, path):
                 svg.line(x(d * k), top, x(d * k), bottom, "#ddd")
                 svg.text(x(d * k), bottom + 15, f"{d * k:g}", "middle")
         d *= 10
-    for q in (0, 0.25, 0.5, 0.75, 0.9, 0.99, 1):
+    for q in (0, 0.25, 0.5, 0.75, 0.9, 1):
         svg.line(left, y(q), left + plot_w, y(q), "#eee")
         svg.text(left - 6, y(q) + 4, f"{q:g}", "end")
     svg.text(left + plot_w / 2, bottom + 32, "round-trip time, µs (log scale)", "middle")
@@ -161,7 +161,7 @@ def draw_idle(s, path):
         svg.write(path)
         return
     xmax = max(n for pts in idle.values() for n, _ in pts) or 1
-    ymax = max(kib for pts in idle.values() for _, kib in pts) / 1024 or 1
+    ymax = max(kib for pts in idle.values() for _, kib in pts) / 1024 * 1.15 or 1
     plot_w = width - left - right
 
     def x(n):
