@@ -185,8 +185,12 @@ static void connection_dispatch(struct watch *w, uint32_t events) {
         int r;
 
         /* Only between streams of bytes: the ring is empty, so their order is kept. */
-        if (c->pipe.wanted && !splice_pipe_active(&c->pipe) && buffer_is_empty(&c->buf))
-                (void) pipe_pool_lend(&s->pipes, &c->pipe, s->loop.now_ms);
+        if (c->pipe.wanted && !splice_pipe_active(&c->pipe) && buffer_is_empty(&c->buf)) {
+                r = pipe_pool_lend(&s->pipes, &c->pipe, s->loop.now_ms);
+                /* All lent (no system call spent): maybe next time. Out of fds: the ring. */
+                if (r < 0 && r != -EAGAIN)
+                        c->pipe.wanted = false;
+        }
 
         /* Read and write in turns while both move, up to a bound: fewer wakeups per byte for a
          * busy stream, and no starving of the other connections. */

@@ -217,7 +217,7 @@ static int signals_setup(struct context *ctx) {
 }
 
 static int context_serve(struct context *ctx) {
-        size_t fds, limit, per_worker, workers, pipes;
+        size_t fds, client_fds, limit, per_worker, workers, pipes;
         int r;
 
         /* A connected socket is one client: one loop serves it. */
@@ -231,10 +231,10 @@ static int context_serve(struct context *ctx) {
         /* The pipes' fds are kept out of the clients' share. */
         pipes = ctx->config.splice_mode == SPLICE_OFF ? 0 :
                 splice_pipes_for_fds(ctx->config.splice_pipes, fds) / workers;
-        fds -= 2 * pipes * workers;
-        limit = ctx->config.max_connections ? ctx->config.max_connections : connections_for_fds(fds);
+        client_fds = fds - 2 * pipes * workers;
+        limit = ctx->config.max_connections ? ctx->config.max_connections : connections_for_fds(client_fds);
         /* Allowed (the limit may rise while running), but the excess waits on EMFILE pauses. */
-        if (limit > connections_for_fds(fds))
+        if (limit > connections_for_fds(client_fds))
                 log_warning("--max-connections %zu is more than the %zu file descriptors allow "
                             "(RLIMIT_NOFILE); accepting pauses whenever they run out", limit, fds);
         per_worker = (limit + workers - 1) / workers;
