@@ -131,14 +131,14 @@ static int connection_read(struct connection *c) {
         if (trace) {
                 char repr[PYREPR_SIZE(TRACE_CHUNK)];
                 pyrepr(repr, iov[0].iov_base, (size_t) n);
-                log_info("received %s", repr);
+                log_debug("received %s", repr);
         }
         if (n == 0) {
                 c->read_eof = true;
                 if (trace) {
                         char peer[NI_MAXHOST + 64];
                         sockaddr_pytuple((const struct sockaddr *) &c->peer, c->peer_len, peer, sizeof peer);
-                        log_info("no data from %s", peer);
+                        log_debug("no data from %s", peer);
                 }
                 return 0;
         }
@@ -147,7 +147,7 @@ static int connection_read(struct connection *c) {
         if (buffer_is_full(&c->buf) && !c->pipe.unable)
                 c->pipe.wanted = true;
         if (trace)
-                log_info("sending data back to the client");
+                log_debug("sending data back to the client");
         return 1;
 }
 

@@ -174,8 +174,7 @@ static void signal_dispatch(struct watch *w, uint32_t events) {
         if (read(w->fd, &si, sizeof si) != sizeof si)
                 return;
         snprintf(why, sizeof why, "SIG%s received, draining", sigabbrev_np((int) si.ssi_signo));
-        if (log_verbosity() >= 1)
-                log_info("%s", why);
+        log_notice("%s", why);
         context_stop(ctx, why);
 }
 

@@ -37,7 +37,7 @@ static const struct option options[] = {
 
 static void help(void) {
         printf("Usage: echod [OPTION]... [ADDRESS]...\n"
-               "Echo every byte of every TCP connection back to its sender (RFC 862).\n"
+               "Echo every TCP byte stream and every UDP datagram back to its sender (RFC 862).\n"
                "\n"
                "ADDRESS is HOST:PORT, [IPv6]:PORT, HOST (port " ECHOD_DEFAULT_PORT "), :PORT or *:PORT (all\n"
                "addresses). Without one, echod listens on " ECHOD_DEFAULT_HOST " port " ECHOD_DEFAULT_PORT ".\n"

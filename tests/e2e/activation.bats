@@ -233,3 +233,44 @@ os.execv(sys.argv[1], sys.argv[1:])' "$ECHOD"
         assert_output "echod: cannot listen on 127.0.0.1 port $PORT: address already in use"
         ECHOD_ERR=$out echod_stop
 }
+
+@test "JOURNAL_STREAM: the -vv trace is <7>, connection lines <6>, the drain <5>" {
+        local out=$BATS_TEST_TMPDIR/journal
+        : >"$out"
+        JOURNAL_STREAM=$(stat -c '%d:%i' "$out") "$ECHOD" -vv "127.0.0.1:$PORT" >>"$out" 2>&1 3>&- &
+        ECHOD_PID=$!
+        track_pid "$ECHOD_PID"
+        wait_for_line "$out" "^<6>starting up on 127.0.0.1 port $PORT$"
+        run "$ECHO_CLIENT" -q 127.0.0.1 "$PORT"
+        assert_success
+        wait_for_line "$out" '^<6>closed connection from '
+        kill -TERM "$ECHOD_PID"
+        wait_gone "$ECHOD_PID" 15 || fail "echod did not exit after SIGTERM"
+        run sed -E 's/[0-9]+\)/PORT)/g' "$out"
+        assert_output "$(cat <<-END
+		<6>starting up on 127.0.0.1 port $PORT
+		<6>connection from ('127.0.0.1', PORT)
+		<7>received b'This is the mess'
+		<7>sending data back to the client
+		<7>received b'age.  It will be'
+		<7>sending data back to the client
+		<7>received b' repeated.'
+		<7>sending data back to the client
+		<7>received b''
+		<7>no data from ('127.0.0.1', PORT)
+		<6>closed connection from ('127.0.0.1', PORT): 42 bytes echoed
+		<5>SIGTERM received, draining
+		END
+        )"
+}
+
+@test "SIGINT without -v: one line says echod is draining, then exit status 0" {
+        echod_start "127.0.0.1:$PORT"
+        kill -INT "$ECHOD_PID"
+        wait_gone "$ECHOD_PID" 15 || fail "echod did not exit after SIGINT"
+        local status=0
+        wait "$ECHOD_PID" || status=$?
+        assert_equal "$status" 0
+        run cat "$ECHOD_OUT" "$ECHOD_ERR"
+        assert_output "$(printf 'starting up on 127.0.0.1 port %s\nSIGINT received, draining' "$PORT")"
+}

@@ -99,3 +99,28 @@ help_statuses() {
         refute_line -- --workers
         assert_line -- --buffer-size
 }
+
+@test "echod(8) FILES and its inetd lines name this build's paths, and the docs it cites are installed" {
+        local prefix bindir dest files
+        prefix=$(meson introspect --buildoptions "$BUILD" |
+                "$PY" -c 'import json, sys; o = {x["name"]: x["value"] for x in json.load(sys.stdin)}; print(o["prefix"])')
+        bindir=$(meson introspect --buildoptions "$BUILD" |
+                "$PY" -c 'import json, sys; o = {x["name"]: x["value"] for x in json.load(sys.stdin)}; print(o["prefix"] + "/" + o["bindir"])')
+        files=$(man_section "$BUILD/man/echod.8" FILES)
+        grep -qx " *$bindir/echod" <<<"$files" || fail "FILES does not name $bindir/echod: $files"
+        run grep -E 'stream tcp (no)?wait nobody ' "$BUILD/man/echod.8"
+        assert_equal "${#lines[@]}" 2
+        for line in "${lines[@]}"; do
+                [[ "$line" == *" nobody $bindir/echod echod "* ]] || fail "inetd line: $line"
+        done
+        # Every path under the prefix that a page cites is one `meson install` puts there.
+        dest=$BATS_TEST_TMPDIR/root
+        meson install -C "$BUILD" --destdir "$dest" --quiet >/dev/null 2>&1
+        local page path
+        for page in "$BUILD"/man/*.[18]; do
+                for path in $(grep -oE "$prefix/[A-Za-z0-9_./@-]+" "$page" | sed 's/[.,;]$//' | sort -u); do
+                        case $path in *'*'*) continue ;; esac
+                        [ -e "$dest$path" ] || fail "${page##*/} cites $path, which meson does not install"
+                done
+        done
+}

@@ -236,14 +236,20 @@ sequential_clients() {
 }
 
 @test "the seed's other two servers: the host name (echod-standalone@) and all addresses" {
+        # As echo.socket(8) and the README write it, run by the container's shell, with the
+        # test's free port for 10001 (this container shares the host's loopback).
         local unit="echod-standalone@$SYSD_NAME:$P_HOST.service"
-        run sysd_run systemctl start "$unit"
+        run sysd_run sh -c "systemctl enable --now \"echod-standalone@\$(hostname):$P_HOST.service\""
         assert_success
+        assert_equal "$(prop "$unit" ActiveState)" active
+        [ -L "$SYSD_UNITDIR/multi-user.target.wants/$unit" ] ||
+                fail "enable made: $(ls "$SYSD_UNITDIR/multi-user.target.wants")"
         run "$ECHO_CLIENT" -q -m 'by host name' 127.0.1.1 "$P_HOST"
         assert_success
         journal_wait "$unit" -xF "starting up on $SYSD_NAME port $P_HOST"
-        run sysd_run systemctl stop "$unit"
+        run sysd_run systemctl disable --now "$unit"
         assert_success
+        assert_equal "$(prop "$unit" ActiveState)" inactive
 
         run sysd_run systemctl start echo-all.socket
         assert_success
@@ -252,13 +258,76 @@ sequential_clients() {
         run "$ECHO_CLIENT" -q -m 'all addresses, IPv6' ::1 "$P_ALL"
         assert_success
         journal_wait echo-all.service -xF "starting up on :: port $P_ALL (fd 3, echo-all)"
+}
 
-        # Enabling the template takes the host name as its default instance (DefaultInstance=%H:10001).
-        run sysd_run systemctl enable echod-standalone@.service
-        assert_success
+@test "echod-standalone@.service without an instance: enable takes %H:10001, --now cannot start it" {
+        # What the docs used to say, and why they no longer do: enabling the template enables
+        # its DefaultInstance (the host name, port 10001) for the next boot, but systemd starts
+        # no template without an instance name.
+        run sysd_run systemctl enable --now echod-standalone@.service
+        assert_failure
+        assert_output --partial 'missing the instance name'
         [ -L "$SYSD_UNITDIR/multi-user.target.wants/echod-standalone@$SYSD_NAME:10001.service" ] ||
                 fail "enable made: $(ls "$SYSD_UNITDIR/multi-user.target.wants")"
-        sysd_run systemctl disable echod-standalone@.service
+        assert_equal "$(prop "echod-standalone@$SYSD_NAME:10001.service" ActiveState)" inactive
+        run sysd_run systemctl disable echod-standalone@.service
+        assert_success
+        [ ! -e "$SYSD_UNITDIR/multi-user.target.wants/echod-standalone@$SYSD_NAME:10001.service" ]
+}
+
+@test "echo-accept@: a failed instance is unloaded (CollectMode=inactive-or-failed), not left listed" {
+        sysd_run systemctl start echo-accept.socket
+        local conn reply unit
+        exec {conn}<>"/dev/tcp/127.0.0.1/$P_ACCEPT"
+        printf 'hello\n' >&"$conn"
+        read -r -t 5 reply <&"$conn" || fail "no echo"
+        unit=$(sysd_run systemctl list-units --no-legend --plain --state=running 'echo-accept@*.service' | awk '{ print $1 }')
+        [ -n "$unit" ] || fail "no running echo-accept@ instance"
+        run sysd_run systemctl kill --signal=SIGKILL "$unit"
+        assert_success
+        exec {conn}>&-
+        # It failed (the journal says so), and is unloaded: without CollectMode= it would stay
+        # listed, "failed (Result: signal)", until a reset-failed. (No `systemctl show` on it
+        # here: that would load it again from the template.)
+        journal_wait "$unit" -F "Failed with result 'signal'"
+        _no_accept_units() {
+                [ -z "$(sysd_run systemctl list-units --no-legend --plain --all 'echo-accept@*')" ]
+        }
+        sysd_wait 5 _no_accept_units ||
+                fail "still listed: $(sysd_run systemctl list-units --no-legend --plain --all 'echo-accept@*')"
+}
+
+@test "journalctl -p info leaves out the -vv trace (<7>), which LogLevelMax=info drops at the source" {
+        mkdir -p "$SYSD_UNITDIR/echo.service.d"
+        printf '[Service]\nExecStart=\nExecStart=/opt/echod/bin/echod -vv\n' >"$SYSD_UNITDIR/echo.service.d/test-vv.conf"
+        sysd_run systemctl daemon-reload
+        sysd_run systemctl start echo.socket
+        sysd_run systemctl restart echo.service
+        local cursor
+        cursor=$(sysd_run journalctl -u echo.service -n 0 --show-cursor --no-pager | sed -n 's/^-- cursor: //p')
+        run "$ECHO_CLIENT" -q -m 'traced' 127.0.0.1 "$P_ECHO"
+        assert_success
+        journal_wait echo.service -xF "received b'traced'" -- --after-cursor "$cursor"
+        journal_wait echo.service -F "closed connection from ('127.0.0.1'," -- --after-cursor "$cursor"
+        run sysd_run journalctl -u echo.service -t echod -o cat --no-pager -p info --after-cursor "$cursor"
+        assert_line --partial "connection from ('127.0.0.1',"
+        refute_line --partial "received b'"
+        refute_line 'sending data back to the client'
+
+        printf '[Service]\nLogLevelMax=info\n' >"$SYSD_UNITDIR/echo.service.d/test-loglevel.conf"
+        sysd_run systemctl daemon-reload
+        sysd_run systemctl restart echo.service
+        cursor=$(sysd_run journalctl -u echo.service -n 0 --show-cursor --no-pager | sed -n 's/^-- cursor: //p')
+        run "$ECHO_CLIENT" -q -m 'dropped' 127.0.0.1 "$P_ECHO"
+        assert_success
+        journal_wait echo.service -F "closed connection from ('127.0.0.1'," -- --after-cursor "$cursor"
+        run sysd_run journalctl -u echo.service -t echod -o cat --no-pager --after-cursor "$cursor"
+        # The drop-ins go before any check can fail, so that they never outlive this test.
+        rm "$SYSD_UNITDIR/echo.service.d/test-vv.conf" "$SYSD_UNITDIR/echo.service.d/test-loglevel.conf"
+        sysd_run systemctl daemon-reload
+        sysd_run systemctl restart echo.service
+        assert_line --partial "connection from ('127.0.0.1',"
+        refute_line --partial "received b'"
 }
 
 @test "an address echod cannot bind: exit status 4, logged at priority err in the journal" {

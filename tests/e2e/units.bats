@@ -65,3 +65,46 @@ exposure() {
         level=$(exposure echod-standalone@.service)
         awk -v l="$level" 'BEGIN { exit !(l <= 1.1) }' || fail "echod-standalone@.service exposure $level > 1.1"
 }
+
+@test "every unit has a man page of its own name, and Documentation= names only installed pages" {
+        local mandir f page pages
+        mandir=$(find "$UNIT_ROOT" -type d -name man8 -printf '%h\n')
+        [ -n "$mandir" ] || fail "no man8 directory installed"
+        for f in "$UNITS"/*; do
+                pages=$(sed -n 's/^Documentation=//p' "$f" | tr ' ' '\n' | sed -n 's/^man:\(.*\)(8)$/\1/p')
+                grep -qxF "${f##*/}" <<<"$pages" || fail "${f##*/}: Documentation= does not name man:${f##*/}(8)"
+                for page in $pages; do
+                        MANPATH=$mandir run man -w "$page"
+                        assert_success
+                        assert_output --regexp "^$mandir/man8/(echo\.socket|echod)\.8$"
+                done
+        done
+}
+
+# installed_units DIR MESON-OPTIONS...: configures (no build) a tree in DIR and prints where
+# `meson install` would put echo.socket, from meson's own install plan.
+installed_units() {
+        local dir=$1
+        shift
+        meson setup "$dir" "$ROOT" "$@" >"$dir.log" 2>&1 || { cat "$dir.log" >&2; return 1; }
+        meson introspect --installed "$dir" |
+                "$PY" -c 'import json, sys; print("\n".join(v for v in json.load(sys.stdin).values() if v.endswith("/echo.socket")))'
+}
+
+@test "the unit directory follows --prefix, as the completions do; -Dsystemdsystemunitdir=no installs none" {
+        run installed_units "$BATS_TEST_TMPDIR/opt" --prefix=/opt/echod
+        assert_success
+        assert_output /opt/echod/lib/systemd/system/echo.socket
+        run installed_units "$BATS_TEST_TMPDIR/etc" --prefix=/opt/echod -Dsystemdsystemunitdir=/etc/systemd/system
+        assert_success
+        assert_output /etc/systemd/system/echo.socket
+        run installed_units "$BATS_TEST_TMPDIR/no" -Dsystemdsystemunitdir=no
+        assert_success
+        assert_output ""
+        run meson introspect --installed "$BATS_TEST_TMPDIR/no"
+        refute_output --partial systemd/system
+        refute_output --partial '.service"'
+        # The man page says so too.
+        run grep -A1 '^\.It Pa /opt/echod/lib/systemd/system$' "$BATS_TEST_TMPDIR/opt/man/echod.8"
+        assert_success
+}
