@@ -70,7 +70,7 @@ max_pipe_fds_while() {
 }
 
 @test "auto: small messages keep the ring, a bulk stream takes a pipe" {
-        echod_start "127.0.0.1:$PORT"
+        ECHOD_SPLICE=auto echod_start "127.0.0.1:$PORT"
         base=$(pipe_fds "$ECHOD_PID")
         bench_ok pingpong -n 300
         bench_ok connrate -n 200 -c 8
