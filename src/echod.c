@@ -20,7 +20,7 @@
 #include "server.h"
 #include "status.h"
 
-/* fds kept back from the connection limit: listeners, epoll, eventfds, signalfd, syslog. */
+/* fds kept back from the connection limit: listeners, epoll, eventfds, timerfds, signalfd, syslog. */
 #define FDS_RESERVED 32
 
 struct context {

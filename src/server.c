@@ -302,7 +302,9 @@ int server_init(struct server *s, const struct config *c, struct stats *stats,
                 watch_init(&s->listeners[s->n_listeners].watch, fds[i], listener_dispatch);
                 s->n_listeners++;
         }
-        loop_set_tick(&s->loop, TICK_MS, server_tick, s);
+        r = loop_set_tick(&s->loop, TICK_MS, server_tick, s);
+        if (r < 0)
+                return r;
         server_update_accepting(s);
         return 0;
 }
@@ -321,7 +323,7 @@ void server_finish(struct server *s) {
         buffer_pool_finish(&s->pool);
         pipe_pool_finish(&s->pipes);
         loop_finish(&s->loop);
-        *s = (struct server) { .stop_watch.fd = -1, .loop.epfd = -1 };
+        *s = (struct server) { .stop_watch.fd = -1, .loop.epfd = -1, .loop.tick_watch.fd = -1 };
 }
 
 int server_adopt(struct server *s, int fd) {
