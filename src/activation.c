@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <systemd/sd-daemon.h>
@@ -61,6 +62,51 @@ const char *fd_describe(int fd) {
         }
 }
 
+static const char *protocol_name(int proto, char *buf, size_t size) {
+        switch (proto) {
+        case IPPROTO_UDPLITE: return "UDP-Lite";
+        case IPPROTO_ICMP:    return "ICMP (a ping socket)";
+        case IPPROTO_ICMPV6:  return "ICMPv6 (a ping socket)";
+        default:
+                snprintf(buf, size, "protocol %d", proto);
+                return buf;
+        }
+}
+
+/* A datagram socket is served only as UDP, bound to a port and not connected: anything else
+ * would be answered as UDP echo without being one, or could not be reached by any client. */
+static int datagram_fd_check(int fd, const char *label) {
+        struct sockaddr_storage sa;
+        socklen_t len = sizeof sa, plen;
+        char host[NI_MAXHOST], port[NI_MAXSERV], buf[32];
+        int proto = 0;
+
+        plen = sizeof proto;
+        if (getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &plen) < 0)
+                return log_errno(-errno, "cannot inspect inherited fd %d%s", fd, label);
+        if (proto != IPPROTO_UDP) {
+                log_error("inherited fd %d%s is a datagram socket of %s, not UDP: echod serves UDP only",
+                          fd, label, protocol_name(proto, buf, sizeof buf));
+                return -EPROTONOSUPPORT;
+        }
+        if (getsockname(fd, (struct sockaddr *) &sa, &len) < 0)
+                return log_errno(-errno, "cannot inspect inherited fd %d%s", fd, label);
+        sockaddr_numeric((struct sockaddr *) &sa, len, host, port);
+        if (strcmp(port, "0") == 0) {
+                log_error("inherited fd %d%s is a UDP socket bound to no port: no client can reach it",
+                          fd, label);
+                return -EDESTADDRREQ;
+        }
+        len = sizeof sa;
+        if (getpeername(fd, (struct sockaddr *) &sa, &len) == 0) {
+                sockaddr_numeric((struct sockaddr *) &sa, len, host, port);
+                log_error("inherited fd %d%s is a UDP socket connected to %s port %s: echod needs an "
+                          "unconnected one that any client can reach", fd, label, host, port);
+                return -EISCONN;
+        }
+        return 0;
+}
+
 static int fd_check(int fd, const char *name) {
         char label[300] = "";
         int listening;
@@ -73,7 +119,7 @@ static int fd_check(int fd, const char *name) {
                 return -ENOTSOCK;
         }
         if (sd_is_socket_inet(fd, AF_UNSPEC, SOCK_DGRAM, -1, 0) > 0)
-                return 0;
+                return datagram_fd_check(fd, label);
         if (sd_is_socket_inet(fd, AF_UNSPEC, SOCK_STREAM, -1, 0) <= 0 &&
             sd_is_socket_unix(fd, SOCK_STREAM, -1, NULL, 0) <= 0) {
                 log_error("inherited fd %d%s is a socket echod cannot serve "

@@ -215,8 +215,24 @@ static int signals_setup(struct context *ctx) {
         return 0;
 }
 
+/* Puts the stream sockets of ctx->fds first and returns how many there are: the datagram
+ * sockets after them go to the first worker only (one source table, one global rate). */
+static size_t fds_streams_first(struct context *ctx) {
+        size_t n_stream = 0;
+
+        for (size_t i = 0; i < ctx->n_fds; i++) {
+                int fd = ctx->fds[i];
+
+                if (fd_socket_type(fd) != SOCK_STREAM)
+                        continue;
+                memmove(ctx->fds + n_stream + 1, ctx->fds + n_stream, (i - n_stream) * sizeof *ctx->fds);
+                ctx->fds[n_stream++] = fd;
+        }
+        return n_stream;
+}
+
 static int context_serve(struct context *ctx) {
-        size_t fds, client_fds, limit, per_worker, workers, pipes;
+        size_t fds, client_fds, limit, per_worker, workers, n_stream, pipes;
         int r;
 
         /* A connected socket is one client: one loop serves it. */
@@ -242,9 +258,11 @@ static int context_serve(struct context *ctx) {
         ctx->threads = calloc(workers, sizeof *ctx->threads);
         if (!ctx->servers || !ctx->threads)
                 return log_errno(-ENOMEM, "cannot set up workers");
+        n_stream = fds_streams_first(ctx);
         /* Counted as each is set up, so that context_finish() finishes those and no others. */
         for (size_t i = 0; i < workers; i++) {
-                r = server_init(&ctx->servers[i], &ctx->config, &ctx->stats, per_worker, pipes, ctx->fds, ctx->n_fds);
+                r = server_init(&ctx->servers[i], &ctx->config, &ctx->stats, per_worker, pipes, ctx->fds,
+                                i == 0 ? ctx->n_fds : n_stream);
                 ctx->n_servers++;
                 if (r < 0)
                         return log_errno(r, "cannot set up event loop");

@@ -19,6 +19,8 @@ enum {
         OPT_EXIT_IDLE,
         OPT_WORKERS,
         OPT_BUFFER_SIZE,
+        OPT_UDP_RATE,
+        OPT_UDP_GLOBAL_RATE,
 };
 
 static const struct option options[] = {
@@ -32,6 +34,8 @@ static const struct option options[] = {
         { "exit-idle",       required_argument, NULL, OPT_EXIT_IDLE },
         { "workers",         required_argument, NULL, OPT_WORKERS },
         { "buffer-size",     required_argument, NULL, OPT_BUFFER_SIZE },
+        { "udp-rate",        required_argument, NULL, OPT_UDP_RATE },
+        { "udp-global-rate", required_argument, NULL, OPT_UDP_GLOBAL_RATE },
         { 0 }
 };
 
@@ -51,6 +55,9 @@ static void help(void) {
                "      --exit-idle SEC       exit after SEC seconds with no client (default 0, never)\n"
                "      --workers N           event loops, one thread each (default 1)\n"
                "      --buffer-size BYTES   unsent bytes held per connection (default 262144)\n"
+               "      --udp-rate N          UDP datagrams a second echoed to one source address\n"
+               "                            (IPv6: its /64), bursts of N (default 50, 0 no limit)\n"
+               "      --udp-global-rate N   UDP datagrams a second echoed in all (default 5000, 0 no limit)\n"
                "  -h, --help                show this help and exit\n"
                "  -V, --version             show the version and exit\n"
                "\n"
@@ -107,6 +114,8 @@ int config_parse(struct config *c, int argc, char **argv) {
                 .workers = 1,
                 .buffer_size = 262144,
                 .splice_pipes = SPLICE_PIPES_DEFAULT,
+                .udp_rate = ECHOD_DEFAULT_UDP_RATE,
+                .udp_global_rate = ECHOD_DEFAULT_UDP_GLOBAL_RATE,
         };
 
         opterr = 0;
@@ -158,6 +167,16 @@ int config_parse(struct config *c, int argc, char **argv) {
                         if (parse_option_number("buffer-size", optarg, 1024, 64 << 20, &v) < 0)
                                 return -EINVAL;
                         c->buffer_size = (size_t) v;
+                        break;
+                case OPT_UDP_RATE:
+                        if (parse_option_number("udp-rate", optarg, 0, 1000000, &v) < 0)
+                                return -EINVAL;
+                        c->udp_rate = (unsigned) v;
+                        break;
+                case OPT_UDP_GLOBAL_RATE:
+                        if (parse_option_number("udp-global-rate", optarg, 0, 10000000, &v) < 0)
+                                return -EINVAL;
+                        c->udp_global_rate = (unsigned) v;
                         break;
                 default: {
                         char line[USAGE_LINE_MAX];

@@ -30,10 +30,16 @@ struct config {
         unsigned exit_idle_s;           /* 0: never */
         unsigned workers;
         size_t buffer_size;
+        unsigned udp_rate;              /* datagrams a second echoed to one source; 0: no limit */
+        unsigned udp_global_rate;       /* datagrams a second echoed in all; 0: no limit */
         enum splice_mode splice_mode;   /* ECHOD_SPLICE */
         size_t splice_pipes;            /* ECHOD_SPLICE_PIPES: per process, before the fd cap */
 };
 
-/* Fills *c from argv, and from the environment (ECHOD_SPLICE, ECHOD_SPLICE_PIPES). Returns >0 to run, 0 to exit successfully (--help, --version, after
- * printing), or <0 after printing one line naming the bad argument (exit with EXIT_USAGE). */
+#define ECHOD_DEFAULT_UDP_RATE 50
+#define ECHOD_DEFAULT_UDP_GLOBAL_RATE 5000
+
+/* Fills *c from argv, and from the environment (ECHOD_SPLICE, ECHOD_SPLICE_PIPES). Returns >0
+ * to run, 0 to exit successfully (--help, --version, after printing), or <0 after printing one
+ * line naming the bad argument (exit with EXIT_USAGE). */
 int config_parse(struct config *c, int argc, char **argv);

@@ -18,17 +18,21 @@
 /* Accepts at most this many connections per wakeup, so that one busy listener cannot starve the
  * connections already open. */
 #define ACCEPT_BATCH 64
-#define DATAGRAM_MAX 65536
 #define TICK_MS 250
 #define FD_WARNING_INTERVAL_MS 60000
 /* Spare ring storage kept for reuse, in bytes, whatever the buffer size. */
 #define POOL_SPARE_BYTES (4u << 20)
 
-static void server_watch_listeners(struct server *s, bool on) {
+/* Watches (or stops watching) the listeners of `socktype`: pausing accept leaves UDP served. */
+static void server_watch_listeners(struct server *s, int socktype, bool on) {
         for (size_t i = 0; i < s->n_listeners; i++) {
                 struct listener *l = &s->listeners[i];
                 uint32_t ev = on && !l->failed ? (EPOLLIN | (l->socktype == SOCK_STREAM ? EPOLLEXCLUSIVE : 0)) : 0;
-                int r = loop_watch(&s->loop, &l->watch, ev);
+                int r;
+
+                if (l->socktype != socktype)
+                        continue;
+                r = loop_watch(&s->loop, &l->watch, ev);
                 if (r < 0)
                         log_errno(r, "cannot watch listening socket %d", l->watch.fd);
         }
@@ -40,7 +44,7 @@ static bool server_may_accept(const struct server *s) {
 }
 
 static void server_update_accepting(struct server *s) {
-        server_watch_listeners(s, server_may_accept(s));
+        server_watch_listeners(s, SOCK_STREAM, server_may_accept(s));
 }
 
 /* Errors of accept(2) that concern one would-be client only (accept(2), "Error handling"). */
@@ -130,25 +134,6 @@ static void listener_accept(struct listener *l) {
         server_update_accepting(s);
 }
 
-static void listener_echo_datagrams(struct listener *l) {
-        struct server *s = l->server;
-
-        for (int i = 0; i < ACCEPT_BATCH; i++) {
-                struct sockaddr_storage peer;
-                socklen_t len = sizeof peer;
-                ssize_t n;
-
-                n = recvfrom(l->watch.fd, s->datagram, DATAGRAM_MAX, MSG_DONTWAIT,
-                             (struct sockaddr *) &peer, &len);
-                if (n < 0)
-                        break;
-                /* UDP is lossy by contract: a datagram that cannot be sent now is dropped. */
-                if (sendto(l->watch.fd, s->datagram, (size_t) n, MSG_DONTWAIT | MSG_NOSIGNAL,
-                           (struct sockaddr *) &peer, len) >= 0)
-                        atomic_fetch_add_explicit(&s->stats->datagrams, 1, memory_order_relaxed);
-        }
-}
-
 static void listener_dispatch(struct watch *w, uint32_t events) {
         struct listener *l = container_of(w, struct listener, watch);
 
@@ -158,7 +143,7 @@ static void listener_dispatch(struct watch *w, uint32_t events) {
         if (w->events == 0)
                 return;
         if (l->socktype == SOCK_DGRAM)
-                listener_echo_datagrams(l);
+                datagram_echo(l->server->udp, w->fd, l->server->loop.now_ms);
         else
                 listener_accept(l);
 }
@@ -218,6 +203,8 @@ static void server_tick(void *userdata) {
                 while (!list_empty(&s->idle))
                         connection_destroy(connection_oldest(s));
         }
+        if (s->udp)
+                datagram_tick(s->udp, s->loop.now_ms);
         if (s->tick_hook)
                 s->tick_hook(s);
         server_check_done(s);
@@ -246,6 +233,25 @@ void server_request_stop(struct server *s) {
 
         if (write(s->stop_watch.fd, &one, sizeof one) < 0)
                 log_errno(-errno, "cannot signal worker to stop");
+}
+
+/* One struct datagram for all the datagram listeners, if there are any. */
+static int server_init_datagrams(struct server *s) {
+        int *dgram = calloc(s->n_listeners ? s->n_listeners : 1, sizeof *dgram);
+        size_t n_dgram = 0;
+        int r = 0;
+
+        if (!dgram)
+                return -ENOMEM;
+        for (size_t i = 0; i < s->n_listeners; i++)
+                if (s->listeners[i].socktype == SOCK_DGRAM)
+                        dgram[n_dgram++] = s->listeners[i].watch.fd;
+        if (n_dgram > 0) {
+                s->udp = calloc(1, sizeof *s->udp);
+                r = s->udp ? datagram_init(s->udp, s->config, s->stats, dgram, n_dgram, s->loop.now_ms) : -ENOMEM;
+        }
+        free(dgram);
+        return r;
 }
 
 int server_init(struct server *s, const struct config *c, struct stats *stats,
@@ -281,11 +287,6 @@ int server_init(struct server *s, const struct config *c, struct stats *stats,
 
                 if (type < 0)
                         return type;
-                if (type == SOCK_DGRAM && !s->datagram) {
-                        s->datagram = malloc(DATAGRAM_MAX);
-                        if (!s->datagram)
-                                return -ENOMEM;
-                }
                 s->listeners[s->n_listeners] = (struct listener) {
                         .server = s, .socktype = type, .blocking = fd_is_blocking(fds[i]) };
                 if (type == SOCK_STREAM) {
@@ -302,9 +303,13 @@ int server_init(struct server *s, const struct config *c, struct stats *stats,
                 watch_init(&s->listeners[s->n_listeners].watch, fds[i], listener_dispatch);
                 s->n_listeners++;
         }
+        r = server_init_datagrams(s);
+        if (r < 0)
+                return r;
         r = loop_set_tick(&s->loop, TICK_MS, server_tick, s);
         if (r < 0)
                 return r;
+        server_watch_listeners(s, SOCK_DGRAM, true);
         server_update_accepting(s);
         return 0;
 }
@@ -314,10 +319,14 @@ void server_finish(struct server *s) {
         while (!list_empty(&s->idle))
                 connection_destroy(connection_oldest(s));
         /* Listening fds belong to the caller (they may be systemd's): only stop watching them. */
-        if (s->loop.epfd >= 0)
-                server_watch_listeners(s, false);
+        if (s->loop.epfd >= 0) {
+                server_watch_listeners(s, SOCK_STREAM, false);
+                server_watch_listeners(s, SOCK_DGRAM, false);
+        }
         free(s->listeners);
-        free(s->datagram);
+        if (s->udp)
+                datagram_finish(s->udp);
+        free(s->udp);
         if (s->stop_watch.fd >= 0)
                 close(s->stop_watch.fd);
         buffer_pool_finish(&s->pool);

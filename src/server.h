@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "buffer.h"
+#include "datagram.h"
 #include "list.h"
 #include "loop.h"
 #include "options.h"
@@ -39,7 +40,7 @@ struct server {
         bool accept_paused;                     /* out of fds: retry at the next tick or close */
         bool draining;
         uint64_t drain_deadline_ms;
-        uint8_t *datagram;                      /* scratch for one UDP datagram */
+        struct datagram *udp;                   /* the datagram sockets' state, if it has any */
         struct watch stop_watch;                /* eventfd: server_request_stop() from another thread */
         /* Counted by this server's thread alone, with a relaxed load and store (no locked
          * instruction per message); server_add_counts() sums them for STATUS=. */
@@ -51,7 +52,9 @@ struct server {
 /* Prepares s to watch fds[0..n), listening stream or datagram sockets that stay owned by the
  * caller, with at most max_pipes pipes (two fds each) for splicing bulk connections. They may be in blocking mode (systemd passes them so unless NonBlocking=yes): a
  * blocking listener is only accepted on after poll() says a client waits, so only one server
- * may watch it. Returns 0 or -errno; call server_finish() either way. */
+ * may watch it. Datagram sockets are echoed on (datagram.h) whether or not accepting is paused;
+ * give them to one server only, since each server keeps its own rates. Returns 0 or -errno;
+ * call server_finish() either way. */
 int server_init(struct server *s, const struct config *c, struct stats *stats,
                 size_t max_connections, size_t max_pipes, const int *fds, size_t n);
 

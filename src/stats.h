@@ -7,12 +7,15 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "datagram.h"
+
 /* Counters shared by every worker, read for STATUS= lines. */
 struct stats {
         atomic_uint_fast64_t connections;       /* open now */
         atomic_uint_fast64_t served;            /* accepted since start */
         atomic_uint_fast64_t bytes;             /* echoed since start */
         atomic_uint_fast64_t datagrams;         /* UDP datagrams echoed since start */
+        atomic_uint_fast64_t datagrams_dropped[DATAGRAM_DROP_REASONS];  /* without a reply, by reason */
         /* Out of fds, shared by the workers: from a failed accept until one finds no client
          * waiting; the warning at most once a minute, and one "again" line per warning. */
         atomic_bool out_of_fds;

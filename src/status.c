@@ -15,13 +15,30 @@ void status_init(struct status *st, struct stats *stats, unsigned exit_idle_s, u
 }
 
 void status_format(const struct stats *stats, char *buf, size_t size) {
+        uint64_t dropped[DATAGRAM_DROP_REASONS], total = 0;
+        size_t n;
+
         snprintf(buf, size, "%llu connections, %llu served, %llu bytes echoed",
                  (unsigned long long) atomic_load(&stats->connections),
                  (unsigned long long) atomic_load(&stats->served),
                  (unsigned long long) atomic_load(&stats->bytes));
-        if (atomic_load(&stats->datagrams) > 0)
-                snprintf(buf + strlen(buf), size - strlen(buf), ", %llu datagrams",
-                         (unsigned long long) atomic_load(&stats->datagrams));
+        /* UDP: echoed, and dropped by reason once one was. */
+        for (int i = 0; i < DATAGRAM_DROP_REASONS; i++)
+                total += dropped[i] = atomic_load(&stats->datagrams_dropped[i]);
+        if (atomic_load(&stats->datagrams) == 0 && total == 0)
+                return;
+        snprintf(buf + strlen(buf), size - strlen(buf), ", %llu datagrams",
+                 (unsigned long long) atomic_load(&stats->datagrams));
+        if (total == 0)
+                return;
+        snprintf(buf + strlen(buf), size - strlen(buf), ", %llu dropped (", (unsigned long long) total);
+        for (int i = 0; i < DATAGRAM_DROP_REASONS; i++) {
+                n = strlen(buf);
+                snprintf(buf + n, size - n, "%s%llu %s", i ? ", " : "", (unsigned long long) dropped[i],
+                         datagram_drop_names[i]);
+        }
+        n = strlen(buf);
+        snprintf(buf + n, size - n, ")");
 }
 
 void status_ready(struct status *st) {

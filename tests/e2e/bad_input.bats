@@ -49,7 +49,8 @@ refused_env() {
 @test "echod: each number option refuses empty, signed, too big, junk-laden values (exit 2)" {
         local opt range bad
         for opt in "max-connections 1 10000000" "idle-timeout 0 604800" "drain-timeout 0 3600" \
-                   "exit-idle 0 604800" "workers 1 64" "buffer-size 1024 67108864"; do
+                   "exit-idle 0 604800" "workers 1 64" "buffer-size 1024 67108864" \
+                   "udp-rate 0 1000000" "udp-global-rate 0 10000000"; do
                 read -r name min max <<<"$opt"
                 range="(expected a whole number from $min to $max)"
                 for bad in '' '-1' '+5' ' 5' '5x' '0x10' '5.0' "$((max + 1))" '18446744073709551617'; do

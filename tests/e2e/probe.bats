@@ -24,11 +24,11 @@ odd_start() {
         wait_for_line "$out" '^ready$'
 }
 
-# sa_udp_start: a UDP socket on 127.0.0.1:PORT, passed by systemd-socket-activate to echod,
-# which it starts at the first datagram; the log is $SA_LOG.
+# sa_udp_start [ARGS...]: a UDP socket on 127.0.0.1:PORT, passed by systemd-socket-activate to
+# echod ARGS, which it starts at the first datagram; the log is $SA_LOG.
 sa_udp_start() {
         SA_LOG=$BATS_TEST_TMPDIR/sa.log
-        systemd-socket-activate --datagram -l "127.0.0.1:$PORT" "$ECHOD" >"$SA_LOG" 2>&1 3>&- &
+        systemd-socket-activate --datagram -l "127.0.0.1:$PORT" "$ECHOD" "$@" >"$SA_LOG" 2>&1 3>&- &
         track_pid $!
         wait_for_line "$SA_LOG" "^Listening on 127\.0\.0\.1:$PORT as 3\.$"
 }
@@ -143,7 +143,8 @@ for e in sys.argv[2:]:
 }
 
 @test "--json lists the first 10000 probes and counts the rest (10002 UDP probes to echod)" {
-        sa_udp_start
+        # 1000 probes a second from one source: far over echod's default --udp-rate (50).
+        sa_udp_start --udp-rate 0
         run --separate-stderr "$ECHO_CLIENT" -u --json -c 10002 -s 8 --interval 0.001 "127.0.0.1:$PORT"
         assert_success
         printf '%s\n' "$output" >"$BATS_TEST_TMPDIR/j"

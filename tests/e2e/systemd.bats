@@ -3,8 +3,8 @@
 # container (tests/helpers/sysd.bash), installed as a user would, with
 #   meson setup --prefix=/opt/echod -Dsystemdsystemunitdir=/etc/systemd/system
 #   meson install --destdir <container root>
-# The container shares the host's network. The units' fixed ports (10000, 10001, 10002, 10007)
-# may be taken on a test machine, so each socket is moved to a free port by a drop-in, the way
+# The container shares the host's network. The units' fixed ports (10000, 10001, 10002, 10007,
+# UDP 10000) may be taken on a test machine, so each socket is moved to a free port by a drop-in, the way
 # an administrator would (docs/deployment.md). One boot for the whole file; it builds its own
 # plain tree (a sanitizer runtime has no place under SystemCallFilter=), so under an ASan
 # ECHOD_BUILD it is skipped rather than run twice. About 15-25 s, most of it the build.
@@ -40,9 +40,14 @@ setup_file() {
         printf '127.0.0.1\tlocalhost\n127.0.1.1\t%s\n::1\tlocalhost ip6-localhost\n' "$SYSD_NAME" \
                 >"$SYSD_ROOT/etc/hosts"
 
-        export P_ECHO P_ACCEPT P_ALL P_HOST
+        export P_ECHO P_ACCEPT P_ALL P_HOST P_UDP
         P_ECHO=$(free_port) P_ACCEPT=$(free_port) P_ALL=$(free_port) P_HOST=$(free_port)
+        P_UDP=$(free_port --udp)
         move_socket echo.socket "ListenStream=127.0.0.1:$P_ECHO" "ListenStream=[::1]:$P_ECHO"
+        # A wildcard address, where replying from the right address needs PassPacketInfo=yes.
+        mkdir -p "$SYSD_UNITDIR/echo-udp.socket.d"
+        printf '[Socket]\nListenDatagram=\nListenDatagram=0.0.0.0:%s\n' "$P_UDP" \
+                >"$SYSD_UNITDIR/echo-udp.socket.d/test-port.conf"
         move_socket echo-accept.socket "ListenStream=127.0.0.1:$P_ACCEPT"
         move_socket echo-all.socket "ListenStream=$P_ALL"
         sysd_run systemctl daemon-reload
@@ -371,4 +376,31 @@ sequential_clients() {
         # The socket stayed with systemd: the next client starts echod again.
         run "$ECHO_CLIENT" -q -m 'after the stop' 127.0.0.1 "$P_ECHO"
         assert_success
+}
+
+@test "echo-udp.socket: the first datagram's reply comes from the address it went to; the filter works in the sandbox" {
+        local tool=$ROOT/tests/helpers/udp_tool.py
+        run sysd_run systemctl start echo-udp.socket
+        assert_success
+        assert_equal "$(prop echo-udp.service ActiveState)" inactive
+        # The datagram that starts the service is answered from 127.0.0.5: PassPacketInfo=yes.
+        run "$PY" "$tool" send 127.0.0.1 0 127.0.0.5 "$P_UDP" --connect --count 3 --wait 5
+        assert_success
+        assert_output "3 sent, 3 echoed, from 127.0.0.5 port $P_UDP"
+        assert_equal "$(prop echo-udp.service ActiveState)" active
+        journal_wait echo-udp.service -xF "starting up on 0.0.0.0 port $P_UDP (fd 3, UDP, echo-udp)"
+        # A reserved source port, and lo's broadcast address 127.255.255.255, which echod can only
+        # know from SIOCGIFCONF on the passed socket (PrivateNetwork=, RestrictAddressFamilies=).
+        run "$PY" "$tool" send 127.0.0.1 1023 127.0.0.1 "$P_UDP" --wait 0.3
+        assert_output "1 sent, 0 echoed"
+        run "$PY" "$tool" forge 127.255.255.255 40000 127.0.0.1 "$P_UDP"
+        assert_success
+        sysd_wait 5 eval '[[ "$(prop echo-udp.service StatusText)" == *", 3 datagrams, 2 dropped (1 port, 1 address, 0 rate, 0 ceiling, 0 unsent)" ]]' ||
+                fail "StatusText: $(prop echo-udp.service StatusText)"
+        # Told at once, then at most once a minute: one line for the two.
+        journal_wait echo-udp.service -E '^UDP: [0-9]+ datagrams dropped without a reply'
+        assert_equal "$(sysd_run journalctl -u echo-udp.service -o cat --no-pager | grep -c '^UDP: ')" 1
+        run sysd_run systemctl stop echo-udp.socket echo-udp.service
+        assert_success
+        assert_equal "$(prop echo-udp.service Result)" success
 }

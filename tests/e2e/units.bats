@@ -24,10 +24,11 @@ setup_file() {
 @test "meson installs every unit, with the real bindir in ExecStart=" {
         run ls "$UNITS"
         assert_output "$(printf '%s\n' echo-accept.socket echo-accept@.service echo-all.service \
-                echo-all.socket echo.service echo.socket echod-standalone@.service)"
+                echo-all.socket echo-udp.service echo-udp.socket echo.service echo.socket \
+                echod-standalone@.service)"
         run grep -h '^ExecStart=' "$UNITS"/*.service
         assert_success
-        assert_equal "${#lines[@]}" 4
+        assert_equal "${#lines[@]}" 5
         local line
         for line in "${lines[@]}"; do
                 [[ "$line" =~ ^ExecStart=$UNIT_ROOT/[^\ ]+/echod( %i)?$ ]] || fail "unexpected: $line"
@@ -41,7 +42,8 @@ setup_file() {
         # --man=no: man:echod(8) is installed under the prefix, which man(1) does not search here.
         cd "$UNITS"
         run systemd-analyze verify --man=no echo.socket echo.service echo-accept.socket \
-                echo-accept@.service echo-all.socket echo-all.service echod-standalone@.service
+                echo-accept@.service echo-all.socket echo-all.service echo-udp.socket echo-udp.service \
+                echod-standalone@.service
         assert_success
         assert_output ""
 }
@@ -55,7 +57,7 @@ exposure() {
 @test "systemd-analyze security --offline=yes: socket-activated services at 0.5 or lower" {
         cd "$UNITS"
         local unit level
-        for unit in echo.service echo-all.service echo-accept@.service; do
+        for unit in echo.service echo-all.service echo-udp.service echo-accept@.service; do
                 level=$(exposure "$unit")
                 [ -n "$level" ] || fail "no exposure level for $unit"
                 echo "$unit: $level"

@@ -6,7 +6,8 @@ Each KIND is put on fd 3, 4, ... in turn; then LISTEN_FDS (the number of KINDs, 
 LISTEN_PID (this process, which the program replaces by exec) and, with --names, LISTEN_FDNAMES
 are set. With --stdin only (no KIND), no LISTEN_* variable is set and KIND goes to fd 0, for
 --inetd. KIND is one of: file pipe null dir unix-dgram unix-seqpacket unix-stream-listen netlink
-tcp-listen tcp-connected udp.
+tcp-listen tcp-connected udp udplite udp-unbound udp-connected ping; tcp-listen, udp and udplite
+take an address as KIND=HOST:PORT ([v6]:PORT; default 127.0.0.1 and a kernel-chosen port).
 """
 import fcntl
 import os
@@ -17,7 +18,15 @@ import tempfile
 keep = []  # objects whose fds must stay open until exec
 
 
+def address(spec):
+    host, _, port = spec.rpartition(":")
+    host = host.strip("[]") or "127.0.0.1"
+    return (socket.AF_INET6 if ":" in host else socket.AF_INET), (host, int(port))
+
+
 def make(kind):
+    kind, _, spec = kind.partition("=")
+    family, addr = address(spec or "127.0.0.1:0")
     if kind == "file":
         f = tempfile.TemporaryFile()
         keep.append(f)
@@ -41,8 +50,9 @@ def make(kind):
     elif kind == "netlink":
         s = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 0)
     elif kind == "tcp-listen":
-        s = socket.socket()
-        s.bind(("127.0.0.1", 0))
+        s = socket.socket(family)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind(addr)
         s.listen()
     elif kind == "tcp-connected":
         srv = socket.socket()
@@ -53,9 +63,19 @@ def make(kind):
         # The peer end must outlive exec, or the passed socket is a reset one.
         os.dup2(peer.fileno(), 200)
         keep.append(peer)
-    elif kind == "udp":
+    elif kind in ("udp", "udplite"):
+        s = socket.socket(family, socket.SOCK_DGRAM,
+                          socket.IPPROTO_UDPLITE if kind == "udplite" else 0)
+        s.bind(addr)
+    elif kind == "udp-unbound":
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    elif kind == "udp-connected":
         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         s.bind(("127.0.0.1", 0))
+        s.connect(("127.0.0.1", 9))
+    elif kind == "ping":
+        # Needs net.ipv4.ping_group_range to hold the caller's group (set in a namespace).
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM, socket.IPPROTO_ICMP)
     else:
         sys.exit(f"pass_fd_kinds.py: unknown kind {kind!r}")
     keep.append(s)
