@@ -38,6 +38,80 @@ static void connection_log(const struct connection *c, const char *what) {
                 log_info("connection from %s", peer);
 }
 
+/* Remotely triggered (a peer that times out, a broken path): named, and rate-limited across
+ * all workers, so that many failing clients cost a few lines and one summary. */
+static void connection_log_error(const struct connection *c, int r) {
+        struct server *s = c->server;
+        char peer[NI_MAXHOST + 64];
+        uint64_t summary;
+        bool allow = ratelimit_allow(&s->stats->conn_errors, s->loop.now_ms, &summary);
+
+        if (summary > 0)
+                log_suppressed(summary, "connection errors");
+        if (!allow)
+                return;
+        sockaddr_pytuple((const struct sockaddr *) &c->peer, c->peer_len, peer, sizeof peer);
+        log_errno(r, "connection from %s closed on error", peer);
+}
+
+/* Gives c a ring if it has none and --max-memory allows one more, counted for every worker.
+ * Returns true when c has a ring. */
+static bool connection_ring_take(struct connection *c) {
+        struct server *s = c->server;
+        size_t size = s->pool.size;
+
+        if (c->buf.data)
+                return true;
+        if (atomic_fetch_add(&s->stats->ring_bytes, size) + size > s->config->max_memory) {
+                atomic_fetch_sub(&s->stats->ring_bytes, size);
+                return false;
+        }
+        if (buffer_pool_attach(&s->pool, &c->buf) < 0) {
+                atomic_fetch_sub(&s->stats->ring_bytes, size);
+                return false;
+        }
+        return true;
+}
+
+static void connection_ring_give(struct connection *c) {
+        struct server *s = c->server;
+
+        if (!c->buf.data)
+                return;
+        buffer_pool_detach(&s->pool, &c->buf);
+        atomic_fetch_sub(&s->stats->ring_bytes, s->pool.size);
+}
+
+/* Lends c a pipe when the pool has one and --max-memory has room for its capacity, counted
+ * with the rings' storage. A connection that gets none keeps the ring. */
+static void connection_pipe_take(struct connection *c) {
+        struct server *s = c->server;
+        size_t size = s->pipes.size;
+        int r;
+
+        if (!pipe_pool_can_lend(&s->pipes))
+                return;
+        if (atomic_fetch_add(&s->stats->ring_bytes, size) + size > s->config->max_memory) {
+                atomic_fetch_sub(&s->stats->ring_bytes, size);
+                return;
+        }
+        r = pipe_pool_lend(&s->pipes, &c->pipe, s->loop.now_ms);
+        if (r < 0) {
+                atomic_fetch_sub(&s->stats->ring_bytes, size);
+                /* Out of fds: the ring, and no pipe2() on every wakeup. */
+                c->pipe.wanted = false;
+        }
+}
+
+static void connection_pipe_give(struct connection *c) {
+        struct server *s = c->server;
+
+        if (!splice_pipe_active(&c->pipe))
+                return;
+        pipe_pool_return(&s->pipes, &c->pipe);
+        atomic_fetch_sub(&s->stats->ring_bytes, s->pipes.size);
+}
+
 void connection_destroy(struct connection *c) {
         struct server *s;
 
@@ -49,8 +123,10 @@ void connection_destroy(struct connection *c) {
         list_remove(&c->idle);
         /* Closing the fd removes it from epoll. */
         close(c->watch.fd);
-        buffer_pool_detach(&s->pool, &c->buf);
-        pipe_pool_return(&s->pipes, &c->pipe);
+        connection_ring_give(c);
+        connection_pipe_give(c);
+        if (c->source)
+                sources_release(s->per_source, c->source);
         free(c);
         server_connection_gone(s);
 }
@@ -85,7 +161,7 @@ static int connection_splice_in(struct connection *c) {
         ssize_t n = splice_in(&c->pipe, c->watch.fd, c->server->loop.now_ms);
 
         if (n == -EINVAL && c->pipe.held == 0) {
-                pipe_pool_return(&c->server->pipes, &c->pipe);
+                connection_pipe_give(c);
                 c->pipe.unable = true;
                 c->pipe.wanted = false;
                 return 0;
@@ -97,19 +173,78 @@ static int connection_splice_in(struct connection *c) {
         return n > 0;
 }
 
+/* Echoes without holding a byte, for when --max-memory is spent: peeks at what the socket
+ * holds, sends what the peer's side takes, and only then consumes that much, so that what
+ * could not be sent stays in the kernel's receive queue (and TCP's window pushes back on the
+ * sender). Returns >0 if bytes moved, 0 if not (*write_blocked: the socket is full), or -errno. */
+static int connection_echo_direct(struct connection *c, bool *write_blocked) {
+        struct server *s = c->server;
+        ssize_t n, w;
+
+        n = recv(c->watch.fd, s->scratch, SCRATCH_SIZE, MSG_PEEK | MSG_DONTWAIT);
+        if (n < 0)
+                return errno == EAGAIN || errno == EINTR ? 0 : -errno;
+        if (n == 0) {
+                c->read_eof = true;
+                return 0;
+        }
+        w = send(c->watch.fd, s->scratch, (size_t) n, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (w < 0) {
+                if (errno != EAGAIN && errno != EINTR)
+                        return -errno;
+                *write_blocked = true;
+                return 0;
+        }
+        /* MSG_TRUNC: the bytes are dropped from the receive queue, not copied again. */
+        if (recv(c->watch.fd, s->scratch, (size_t) w, MSG_TRUNC | MSG_DONTWAIT) != w)
+                return -EIO;
+        *write_blocked = w < n;
+        c->echoed += (uint64_t) w;
+        server_count_bytes(s, (uint64_t) w);
+        return 1;
+}
+
+static void connection_dispatch_direct(struct connection *c) {
+        struct server *s = c->server;
+        bool moved = false, write_blocked = false;
+        int r = 0;
+
+        for (int round = 0; round < DISPATCH_ROUNDS && !write_blocked; round++) {
+                r = connection_echo_direct(c, &write_blocked);
+                if (r <= 0)
+                        break;
+                moved = true;
+        }
+        if (r < 0) {
+                if (r != -ECONNRESET && r != -EPIPE)
+                        connection_log_error(c, r);
+                connection_destroy(c);
+                return;
+        }
+        /* EOF on a peek: nothing is left unread, and nothing is held. */
+        if (c->read_eof) {
+                connection_destroy(c);
+                return;
+        }
+        if (moved)
+                connection_touch(c);
+        r = loop_watch(&s->loop, &c->watch, write_blocked ? EPOLLOUT : EPOLLIN);
+        if (r < 0) {
+                connection_log_error(c, r);
+                connection_destroy(c);
+        }
+}
+
 /* Returns >0 if bytes were read, 0 if none are ready or the peer half-closed, or -errno. */
 static int connection_read(struct connection *c) {
         struct msghdr msg = { 0 };
         struct iovec iov[2];
         bool trace = log_verbosity() >= 2;
         ssize_t n;
-        int r, niov;
+        int niov;
 
         if (splice_pipe_active(&c->pipe))
                 return connection_splice_in(c);
-        r = buffer_pool_attach(&c->server->pool, &c->buf);
-        if (r < 0)
-                return r;
         niov = buffer_space_iov(&c->buf, iov);
         if (trace) {
                 niov = 1;
@@ -185,13 +320,13 @@ static void connection_dispatch(struct watch *w, uint32_t events) {
         int r;
 
         /* Only between streams of bytes: the ring is empty, so their order is kept. */
-        if (c->pipe.wanted && !splice_pipe_active(&c->pipe) && buffer_is_empty(&c->buf)) {
-                r = pipe_pool_lend(&s->pipes, &c->pipe, s->loop.now_ms);
-                /* All lent (no system call spent): maybe next time. Out of fds: the ring. */
-                if (r < 0 && r != -EAGAIN)
-                        c->pipe.wanted = false;
+        if (c->pipe.wanted && !splice_pipe_active(&c->pipe) && buffer_is_empty(&c->buf))
+                connection_pipe_take(c);
+        /* Nothing held and no ring or pipe to be had: serve it anyway, holding nothing. */
+        if (!splice_pipe_active(&c->pipe) && !connection_ring_take(c)) {
+                connection_dispatch_direct(c);
+                return;
         }
-
         /* Read and write in turns while both move, up to a bound: fewer wakeups per byte for a
          * busy stream, and no starving of the other connections. */
         for (int round = 0; round < DISPATCH_ROUNDS; round++) {
@@ -216,7 +351,7 @@ static void connection_dispatch(struct watch *w, uint32_t events) {
                         break;
         }
         if (buffer_is_empty(&c->buf)) {
-                buffer_pool_detach(&s->pool, &c->buf);
+                connection_ring_give(c);
                 if (c->read_eof && !connection_has_pending(c)) {
                         connection_destroy(c);
                         return;
@@ -235,20 +370,24 @@ static void connection_dispatch(struct watch *w, uint32_t events) {
         return;
 fail:
         if (r != -ECONNRESET && r != -EPIPE)
-                log_errno(r, "connection closed on error");
+                connection_log_error(c, r);
         connection_destroy(c);
 }
 
 int connection_create(struct server *s, int fd, const struct sockaddr *peer, socklen_t peer_len,
-                      bool inherits_nodelay, bool read_now) {
+                      struct source *source, bool inherits_nodelay, bool read_now) {
         struct connection *c;
         int r;
 
         c = calloc(1, sizeof *c);
         if (!c) {
                 close(fd);
+                server_slot_release(s);
+                if (source)
+                        sources_release(s->per_source, source);
                 return -ENOMEM;
         }
+        c->source = source;
         watch_init(&c->watch, fd, connection_dispatch);
         c->server = s;
         splice_pipe_init(&c->pipe);
@@ -265,7 +404,6 @@ int connection_create(struct server *s, int fd, const struct sockaddr *peer, soc
         c->last_active_ms = s->loop.now_ms;
         list_insert_tail(&s->idle, &c->idle);
         s->n_connections++;
-        atomic_fetch_add_explicit(&s->stats->connections, 1, memory_order_relaxed);
         server_count_served(s);
         if (log_verbosity() >= 1)
                 connection_log(c, NULL);

@@ -9,6 +9,7 @@
 #include "buffer.h"
 #include "list.h"
 #include "loop.h"
+#include "sources.h"
 #include "splice.h"
 
 struct server;
@@ -22,17 +23,20 @@ struct connection {
         uint64_t last_active_ms;
         uint64_t echoed;                /* bytes written back */
         bool read_eof;                  /* the peer half-closed: flush, then close */
+        struct source *source;          /* its count in server->per_source, or NULL */
         socklen_t peer_len;
         struct sockaddr_storage peer;
 };
 
-/* Takes ownership of the connected stream socket fd (closed on failure too), links the
+/* Takes ownership of the connected stream socket fd (closed on failure too) and of one slot the
+ * caller took in s->stats->connections and of `source` (its count in s->per_source, or NULL),
+ * both given back when the connection ends or fails to start; links the
  * connection into s and starts watching it. fd may be in blocking mode: every call on it says
  * MSG_DONTWAIT. inherits_nodelay: fd has TCP_NODELAY already (from its listener). read_now:
  * serve what the client sent at once, before asking epoll (the connection may then be gone
  * already, a failure logged and counted as after any read). Returns 0 or -errno. */
 int connection_create(struct server *s, int fd, const struct sockaddr *peer, socklen_t peer_len,
-                      bool inherits_nodelay, bool read_now);
+                      struct source *source, bool inherits_nodelay, bool read_now);
 
 /* Unlinks, closes the socket and frees. Accepts NULL. Pending bytes are discarded. */
 void connection_destroy(struct connection *c);

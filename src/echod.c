@@ -3,7 +3,9 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,10 +20,15 @@
 #include "log.h"
 #include "options.h"
 #include "server.h"
+#include "sources.h"
 #include "status.h"
 
 /* fds kept back from the connection limit: listeners, epoll, eventfds, timerfds, signalfd, syslog. */
 #define FDS_RESERVED 32
+/* At exit, how long queued log lines may take to go out before a stuck reader is abandoned. */
+#define LOG_FINISH_MS 1000
+/* --max-per-source table: at most twice this many slots (48 bytes each: 6 MiB). */
+#define PER_SOURCE_SLOTS_MAX (1u << 16)
 
 struct context {
         struct config config;
@@ -34,7 +41,11 @@ struct context {
         size_t n_servers;
         pthread_t *threads;             /* threads[i] runs servers[i + 1] */
         size_t n_threads;
+        atomic_size_t workers_running;  /* threads whose loop has not returned yet */
+        bool stopping;                  /* draining (a signal or --exit-idle) */
+        bool stopped_now;               /* a second signal cut the drain short: exit status 1 */
         struct watch signal_watch;
+        struct sources per_source;      /* --max-per-source, shared by the workers */
 };
 
 static int fds_append(struct context *ctx, int fd) {
@@ -55,7 +66,12 @@ static int bind_address(struct context *ctx, const char *arg, bool given) {
         size_t bound = 0;
         int r, status = EXIT_OK;
 
-        if (address_parse(arg, ECHOD_DEFAULT_PORT, &a, &why) < 0) {
+        r = address_parse(arg, ECHOD_DEFAULT_PORT, &a, &why);
+        if (r == -ENOENT) {
+                log_error("cannot resolve '%s': %s", arg, why);
+                return EXIT_RESOLVE;
+        }
+        if (r < 0) {
                 log_error("invalid address '%s': %s", arg, why);
                 return EXIT_USAGE;
         }
@@ -90,7 +106,7 @@ static int bind_address(struct context *ctx, const char *arg, bool given) {
                         break;
                 }
                 bound++;
-                log_info("starting up on %s port %s", given && a.host[0] ? a.host : host, port);
+                log_info("starting up on %s port %s", given && a.host[0] && !a.numeric ? a.host : host, port);
         }
         freeaddrinfo(list);
         return status;
@@ -159,11 +175,21 @@ static void context_sum_counts(struct context *ctx) {
 }
 
 static void context_stop(struct context *ctx, const char *why) {
+        ctx->stopping = true;
         context_sum_counts(ctx);
         status_stopping(&ctx->status, why);
         server_stop(&ctx->servers[0]);
         for (size_t i = 1; i < ctx->n_servers; i++)
-                server_request_stop(&ctx->servers[i]);
+                server_request_stop(&ctx->servers[i], false);
+}
+
+/* A second signal during the drain: whoever sent it does not want to wait. */
+static void context_stop_now(struct context *ctx) {
+        ctx->stopped_now = true;
+        status_stopping(&ctx->status, "stopping at once");
+        server_stop_now(&ctx->servers[0]);
+        for (size_t i = 1; i < ctx->n_servers; i++)
+                server_request_stop(&ctx->servers[i], true);
 }
 
 static void signal_dispatch(struct watch *w, uint32_t events) {
@@ -173,6 +199,12 @@ static void signal_dispatch(struct watch *w, uint32_t events) {
 
         if (read(w->fd, &si, sizeof si) != sizeof si)
                 return;
+        if (ctx->stopping) {
+                log_warning("SIG%s received during the drain: closing every connection now",
+                            sigabbrev_np((int) si.ssi_signo));
+                context_stop_now(ctx);
+                return;
+        }
         snprintf(why, sizeof why, "SIG%s received, draining", sigabbrev_np((int) si.ssi_signo));
         log_notice("%s", why);
         context_stop(ctx, why);
@@ -190,11 +222,23 @@ static void main_tick(struct server *s) {
 
 static void *worker_run(void *userdata) {
         struct server *s = userdata;
+        struct context *ctx = s->hook_userdata;
         int r = server_run(s);
 
         if (r < 0)
                 log_errno(r, "worker loop failed");
+        atomic_fetch_sub(&ctx->workers_running, 1);
         return NULL;
+}
+
+/* The main worker is done (drained, or idle): the others may still be draining, and a second
+ * signal must still reach them. */
+static void context_wait_workers(struct context *ctx) {
+        struct pollfd p = { .fd = ctx->signal_watch.fd, .events = POLLIN };
+
+        while (atomic_load(&ctx->workers_running) > 0)
+                if (poll(&p, 1, 100) > 0)
+                        signal_dispatch(&ctx->signal_watch, EPOLLIN);
 }
 
 static int signals_setup(struct context *ctx) {
@@ -205,6 +249,8 @@ static int signals_setup(struct context *ctx) {
         sigemptyset(&mask);
         sigaddset(&mask, SIGTERM);
         sigaddset(&mask, SIGINT);
+        /* A closed terminal: drain as for SIGTERM rather than die mid-transfer. */
+        sigaddset(&mask, SIGHUP);
         /* Blocked before any thread starts, so that every thread inherits the mask. */
         if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
                 return -errno;
@@ -232,7 +278,7 @@ static size_t fds_streams_first(struct context *ctx) {
 }
 
 static int context_serve(struct context *ctx) {
-        size_t fds, client_fds, limit, per_worker, workers, n_stream, pipes;
+        size_t fds, client_fds, limit, workers, n_stream, pipes;
         int r;
 
         /* A connected socket is one client: one loop serves it. */
@@ -252,20 +298,29 @@ static int context_serve(struct context *ctx) {
         if (limit > connections_for_fds(client_fds))
                 log_warning("--max-connections %zu is more than the %zu file descriptors allow "
                             "(RLIMIT_NOFILE); accepting pauses whenever they run out", limit, fds);
-        per_worker = (limit + workers - 1) / workers;
 
         ctx->servers = calloc(workers, sizeof *ctx->servers);
         ctx->threads = calloc(workers, sizeof *ctx->threads);
         if (!ctx->servers || !ctx->threads)
                 return log_errno(-ENOMEM, "cannot set up workers");
+        if (ctx->config.max_per_source > 0) {
+                /* Twice the most sources that can hold a connection at once (sources.h), so
+                 * that a source practically always finds a slot; bounded whatever the limit. */
+                r = sources_init(&ctx->per_source, 2 * (limit < PER_SOURCE_SLOTS_MAX ? limit : PER_SOURCE_SLOTS_MAX),
+                                 NULL, true);
+                if (r < 0)
+                        return log_errno(r, "cannot set up --max-per-source");
+        }
         n_stream = fds_streams_first(ctx);
         /* Counted as each is set up, so that context_finish() finishes those and no others. */
         for (size_t i = 0; i < workers; i++) {
-                r = server_init(&ctx->servers[i], &ctx->config, &ctx->stats, per_worker, pipes, ctx->fds,
+                r = server_init(&ctx->servers[i], &ctx->config, &ctx->stats, limit, pipes, ctx->fds,
                                 i == 0 ? ctx->n_fds : n_stream);
                 ctx->n_servers++;
                 if (r < 0)
                         return log_errno(r, "cannot set up event loop");
+                if (ctx->config.max_per_source > 0)
+                        ctx->servers[i].per_source = &ctx->per_source;
         }
         if (ctx->connected_fd >= 0) {
                 r = server_adopt(&ctx->servers[0], ctx->connected_fd);
@@ -284,10 +339,17 @@ static int context_serve(struct context *ctx) {
                 return log_errno(r, "cannot watch signals");
         /* Ready: the "starting up on" lines held since start-up go out now (see log_hold). */
         log_release(true);
+        r = log_start();
+        if (r < 0)
+                log_errno(r, "cannot start the log writer; lines are written directly");
         for (size_t i = 1; i < ctx->n_servers; i++) {
+                ctx->servers[i].hook_userdata = ctx;
+                atomic_fetch_add(&ctx->workers_running, 1);
                 r = -pthread_create(&ctx->threads[ctx->n_threads], NULL, worker_run, &ctx->servers[i]);
-                if (r < 0)
+                if (r < 0) {
+                        atomic_fetch_sub(&ctx->workers_running, 1);
                         return log_errno(r, "cannot start worker %zu", i);
+                }
                 ctx->n_threads++;
         }
 
@@ -296,6 +358,7 @@ static int context_serve(struct context *ctx) {
         r = server_run(&ctx->servers[0]);
         if (r < 0)
                 return log_errno(r, "event loop failed");
+        context_wait_workers(ctx);
         return 0;
 }
 
@@ -303,7 +366,7 @@ static int context_serve(struct context *ctx) {
 static void context_finish(struct context *ctx) {
         if (ctx->n_threads > 0) {
                 for (size_t i = 1; i < ctx->n_servers; i++)
-                        server_request_stop(&ctx->servers[i]);
+                        server_request_stop(&ctx->servers[i], false);
                 for (size_t i = 0; i < ctx->n_threads; i++)
                         pthread_join(ctx->threads[i], NULL);
         }
@@ -311,6 +374,7 @@ static void context_finish(struct context *ctx) {
                 server_finish(&ctx->servers[i]);
         free(ctx->servers);
         free(ctx->threads);
+        sources_finish(&ctx->per_source);
         if (ctx->signal_watch.fd >= 0)
                 close(ctx->signal_watch.fd);
         if (ctx->connected_fd >= 0)
@@ -364,9 +428,10 @@ int main(int argc, char **argv) {
         status = context_sockets(&ctx);
         if (status != EXIT_OK)
                 goto finish;
-        status = context_serve(&ctx) < 0 ? EXIT_RUNTIME : EXIT_OK;
+        status = context_serve(&ctx) < 0 || ctx.stopped_now ? EXIT_RUNTIME : EXIT_OK;
 finish:
         context_finish(&ctx);
         log_release(false);
+        log_finish(LOG_FINISH_MS);
         return status;
 }

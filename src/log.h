@@ -7,7 +7,10 @@
 #pragma once
 
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <syslog.h>
 
 enum log_target {
@@ -28,6 +31,16 @@ void log_setup(enum log_target target, int verbosity);
 void log_hold(void);
 void log_release(bool emit);
 
+/* From here on no caller of the logger ever waits for a reader: lines go to a bounded queue
+ * (256 KiB) that one writer thread empties; when it is full a line is dropped and counted, and
+ * once the writer has caught up it logs one warning saying how many were lost. Call before
+ * worker threads start. Returns 0 or -errno (lines are then written directly, as before). */
+int log_start(void);
+
+/* Waits up to timeout_ms for the queue to be written out, then stops the writer; a reader that
+ * is still stuck is abandoned (later lines are dropped). A no-op without log_start(). */
+void log_finish(unsigned timeout_ms);
+
 /* Nonzero when -v (level 1) or -vv (level 2) lines are wanted. */
 int log_verbosity(void);
 
@@ -43,3 +56,25 @@ int log_errno(int r, const char *fmt, ...) __attribute__((format(printf, 2, 3)))
 #define log_notice(...)  log_full(LOG_NOTICE, __VA_ARGS__)
 #define log_info(...)    log_full(LOG_INFO, __VA_ARGS__)
 #define log_debug(...)   log_full(LOG_DEBUG, __VA_ARGS__)
+
+/* A budget for lines a remote peer can trigger (a burst per interval, shared by every thread):
+ * beyond it lines are counted instead of logged. Zero-initialised state is valid. */
+struct ratelimit {
+        atomic_uint_fast64_t window_ms;         /* start of the current interval */
+        atomic_uint burst;                      /* lines allowed in it so far */
+        atomic_uint_fast64_t suppressed;        /* lines counted instead, not yet summarised */
+};
+
+#define RATELIMIT_BURST 10
+#define RATELIMIT_INTERVAL_MS 10000
+
+/* True when one more line may be logged at now_ms. When a new interval starts, *summary is set
+ * to the number suppressed in the ones before (else 0): log it first. */
+bool ratelimit_allow(struct ratelimit *rl, uint64_t now_ms, uint64_t *summary);
+
+/* Returns the lines suppressed in intervals that are over by now_ms (0 if none), so that a
+ * periodic tick can summarise them although no new line comes. */
+uint64_t ratelimit_flush(struct ratelimit *rl, uint64_t now_ms);
+
+/* Logs that n lines about `what` were suppressed by a struct ratelimit in the last interval. */
+void log_suppressed(uint64_t n, const char *what);

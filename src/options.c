@@ -21,6 +21,8 @@ enum {
         OPT_BUFFER_SIZE,
         OPT_UDP_RATE,
         OPT_UDP_GLOBAL_RATE,
+        OPT_MAX_PER_SOURCE,
+        OPT_MAX_MEMORY,
 };
 
 static const struct option options[] = {
@@ -36,6 +38,8 @@ static const struct option options[] = {
         { "buffer-size",     required_argument, NULL, OPT_BUFFER_SIZE },
         { "udp-rate",        required_argument, NULL, OPT_UDP_RATE },
         { "udp-global-rate", required_argument, NULL, OPT_UDP_GLOBAL_RATE },
+        { "max-per-source",  required_argument, NULL, OPT_MAX_PER_SOURCE },
+        { "max-memory",      required_argument, NULL, OPT_MAX_MEMORY },
         { 0 }
 };
 
@@ -55,6 +59,10 @@ static void help(void) {
                "      --exit-idle SEC       exit after SEC seconds with no client (default 0, never)\n"
                "      --workers N           event loops, one thread each (default 1)\n"
                "      --buffer-size BYTES   unsent bytes held per connection (default 262144)\n"
+               "      --max-memory BYTES    unsent bytes held by all connections together\n"
+               "                            (default 134217728); beyond, echo without holding any\n"
+               "      --max-per-source N    TCP connections at once from one source address (IPv6:\n"
+               "                            its /64); more are closed at once (default 0, no limit)\n"
                "      --udp-rate N          UDP datagrams a second echoed to one source address\n"
                "                            (IPv6: its /64), bursts of N (default 50, 0 no limit)\n"
                "      --udp-global-rate N   UDP datagrams a second echoed in all (default 5000, 0 no limit)\n"
@@ -116,6 +124,7 @@ int config_parse(struct config *c, int argc, char **argv) {
                 .splice_pipes = SPLICE_PIPES_DEFAULT,
                 .udp_rate = ECHOD_DEFAULT_UDP_RATE,
                 .udp_global_rate = ECHOD_DEFAULT_UDP_GLOBAL_RATE,
+                .max_memory = ECHOD_DEFAULT_MAX_MEMORY,
         };
 
         opterr = 0;
@@ -167,6 +176,16 @@ int config_parse(struct config *c, int argc, char **argv) {
                         if (parse_option_number("buffer-size", optarg, 1024, 64 << 20, &v) < 0)
                                 return -EINVAL;
                         c->buffer_size = (size_t) v;
+                        break;
+                case OPT_MAX_PER_SOURCE:
+                        if (parse_option_number("max-per-source", optarg, 0, 10000000, &v) < 0)
+                                return -EINVAL;
+                        c->max_per_source = (unsigned) v;
+                        break;
+                case OPT_MAX_MEMORY:
+                        if (parse_option_number("max-memory", optarg, 0, 1ull << 40, &v) < 0)
+                                return -EINVAL;
+                        c->max_memory = (size_t) v;
                         break;
                 case OPT_UDP_RATE:
                         if (parse_option_number("udp-rate", optarg, 0, 1000000, &v) < 0)

@@ -9,7 +9,8 @@
 /* Exit statuses of echod; the man page's table lists the same. */
 enum {
         EXIT_OK = 0,
-        EXIT_RUNTIME = 1,       /* a failure while serving (out of memory, epoll) */
+        EXIT_RUNTIME = 1,       /* a failure while serving (out of memory, epoll), or a second
+                                 * SIGTERM/SIGINT/SIGHUP that cut the drain short */
         EXIT_USAGE = 2,         /* a bad option, argument or address */
         EXIT_RESOLVE = 3,       /* a host or service name that does not resolve */
         EXIT_BIND = 4,          /* a socket could not be created, bound or listened on */
@@ -32,9 +33,14 @@ struct config {
         size_t buffer_size;
         unsigned udp_rate;              /* datagrams a second echoed to one source; 0: no limit */
         unsigned udp_global_rate;       /* datagrams a second echoed in all; 0: no limit */
+        unsigned max_per_source;        /* TCP connections at once from one source; 0: no limit */
+        size_t max_memory;              /* rings and splice pipes of all connections together */
         enum splice_mode splice_mode;   /* ECHOD_SPLICE */
         size_t splice_pipes;            /* ECHOD_SPLICE_PIPES: per process, before the fd cap */
 };
+
+/* 512 rings of the default size: what the shipped units (16 352 connections) may hold. */
+#define ECHOD_DEFAULT_MAX_MEMORY ((size_t) 128 << 20)
 
 #define ECHOD_DEFAULT_UDP_RATE 50
 #define ECHOD_DEFAULT_UDP_GLOBAL_RATE 5000

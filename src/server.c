@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "activation.h"
+#include "address.h"
 #include "connection.h"
 #include "log.h"
 
@@ -20,6 +21,7 @@
 #define ACCEPT_BATCH 64
 #define TICK_MS 250
 #define FD_WARNING_INTERVAL_MS 60000
+#define PER_SOURCE_NOTICE_INTERVAL_MS 60000
 /* Spare ring storage kept for reuse, in bytes, whatever the buffer size. */
 #define POOL_SPARE_BYTES (4u << 20)
 
@@ -38,13 +40,38 @@ static void server_watch_listeners(struct server *s, int socktype, bool on) {
         }
 }
 
-/* Listening is on while not draining, below the connection limit and not out of fds. */
+/* Listening is on while not draining, below the connection limit (of all workers together)
+ * and not out of fds. */
 static bool server_may_accept(const struct server *s) {
-        return !s->draining && !s->accept_paused && s->n_connections < s->max_connections;
+        return !s->draining && !s->accept_paused &&
+               atomic_load_explicit(&s->stats->connections, memory_order_relaxed) < s->max_connections;
+}
+
+/* Takes one of the max_connections slots shared by every worker, or says there is none: the
+ * count is exact, whatever the number of workers. */
+static bool server_slot_take(struct server *s) {
+        uint_fast64_t n = atomic_load_explicit(&s->stats->connections, memory_order_relaxed);
+
+        do {
+                if (n >= s->max_connections) {
+                        s->at_limit = true;
+                        return false;
+                }
+        } while (!atomic_compare_exchange_weak(&s->stats->connections, &n, n + 1));
+        return true;
+}
+
+void server_slot_release(struct server *s) {
+        atomic_fetch_sub_explicit(&s->stats->connections, 1, memory_order_relaxed);
 }
 
 static void server_update_accepting(struct server *s) {
-        server_watch_listeners(s, SOCK_STREAM, server_may_accept(s));
+        bool on = server_may_accept(s);
+
+        /* Off for the limit: a close, here or (seen at the tick) in another worker, turns it on. */
+        if (!on && !s->draining && !s->accept_paused)
+                s->at_limit = true;
+        server_watch_listeners(s, SOCK_STREAM, on);
 }
 
 /* Errors of accept(2) that concern one would-be client only (accept(2), "Error handling"). */
@@ -95,12 +122,41 @@ static bool listener_has_client(const struct listener *l) {
         return !l->blocking || (poll(&p, 1, 0) > 0 && (p.revents & POLLIN));
 }
 
+/* --max-per-source: takes one of the peer's connections in the shared table, or says no (the
+ * caller closes the connection unread). Sources without an address (AF_UNIX) are not limited. */
+static int server_source_take(struct server *s, const struct sockaddr *peer, socklen_t len,
+                              struct source **ret) {
+        struct source_key k;
+        uint_fast64_t last, refused;
+        int r;
+
+        *ret = NULL;
+        if (!s->per_source || source_key_from_sockaddr(peer, len, &k) < 0)
+                return 0;
+        r = sources_acquire(s->per_source, &k, s->config->max_per_source, s->loop.now_ms, ret);
+        if (r == 0)
+                return 0;
+        refused = atomic_fetch_add(&s->stats->per_source_refused, 1) + 1;
+        last = atomic_load(&s->stats->per_source_noticed_ms);
+        if ((last == 0 || s->loop.now_ms - last >= PER_SOURCE_NOTICE_INTERVAL_MS) &&
+            atomic_compare_exchange_strong(&s->stats->per_source_noticed_ms, &last, s->loop.now_ms)) {
+                char host[NI_MAXHOST], port[NI_MAXSERV];
+
+                sockaddr_numeric(peer, len, host, port);
+                log_notice("closing connections from %s beyond --max-per-source %u "
+                           "(%llu closed so far; this notice at most once a minute)",
+                           host, s->config->max_per_source, (unsigned long long) refused);
+        }
+        return r;
+}
+
 static void listener_accept(struct listener *l) {
         struct server *s = l->server;
 
         for (int i = 0; i < ACCEPT_BATCH && server_may_accept(s); i++) {
                 struct sockaddr_storage peer;
                 socklen_t len = sizeof peer;
+                struct source *source;
                 int fd, r;
 
                 /* An empty queue ends a shortage as EAGAIN does. */
@@ -108,10 +164,13 @@ static void listener_accept(struct listener *l) {
                         server_resume_accepting(s);
                         break;
                 }
+                if (!server_slot_take(s))
+                        break;
                 fd = accept4(l->watch.fd, (struct sockaddr *) &peer, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
                 if (fd < 0) {
                         int err = errno;
 
+                        server_slot_release(s);
                         if (err == EAGAIN || err == EWOULDBLOCK) {
                                 server_resume_accepting(s);
                                 break;
@@ -127,7 +186,12 @@ static void listener_accept(struct listener *l) {
                         l->failed = true;
                         break;
                 }
-                r = connection_create(s, fd, (struct sockaddr *) &peer, len, l->nodelay, l->defer_accept);
+                if (server_source_take(s, (struct sockaddr *) &peer, len, &source) < 0) {
+                        close(fd);
+                        server_slot_release(s);
+                        continue;
+                }
+                r = connection_create(s, fd, (struct sockaddr *) &peer, len, source, l->nodelay, l->defer_accept);
                 if (r < 0)
                         log_errno(r, "cannot set up a connection");
         }
@@ -157,9 +221,10 @@ static void server_check_done(struct server *s) {
 
 void server_connection_gone(struct server *s) {
         s->n_connections--;
-        atomic_fetch_sub_explicit(&s->stats->connections, 1, memory_order_relaxed);
-        if (s->accept_paused || s->n_connections + 1 == s->max_connections) {
+        server_slot_release(s);
+        if (s->accept_paused || s->at_limit) {
                 s->accept_paused = false;
+                s->at_limit = false;
                 server_update_accepting(s);
         }
         server_check_done(s);
@@ -185,6 +250,11 @@ static void server_close_idle(struct server *s) {
 
 static void server_tick(void *userdata) {
         struct server *s = userdata;
+        uint64_t suppressed = ratelimit_flush(&s->stats->conn_errors, s->loop.now_ms);
+        size_t reclaimed;
+
+        if (suppressed > 0)
+                log_suppressed(suppressed, "connection errors");
 
         if (s->accept_paused || atomic_load_explicit(&s->stats->out_of_fds, memory_order_relaxed)) {
                 s->accept_paused = false;
@@ -196,8 +266,16 @@ static void server_tick(void *userdata) {
                         if (s->listeners[i].socktype == SOCK_STREAM && !s->listeners[i].failed)
                                 listener_accept(&s->listeners[i]);
         }
+        /* A slot freed by another worker: this one has no close of its own to notice it. */
+        if (s->at_limit && server_may_accept(s)) {
+                s->at_limit = false;
+                server_update_accepting(s);
+        }
         server_close_idle(s);
-        pipe_pool_reclaim(&s->pipes, s->loop.now_ms);
+        /* Quiet pipes go back to the pool; their capacity to --max-memory's count. */
+        reclaimed = pipe_pool_reclaim(&s->pipes, s->loop.now_ms);
+        if (reclaimed > 0)
+                atomic_fetch_sub(&s->stats->ring_bytes, reclaimed * s->pipes.size);
         if (s->draining && s->loop.now_ms >= s->drain_deadline_ms && s->n_connections > 0) {
                 log_warning("drain timeout: closing %zu connections that are still open", s->n_connections);
                 while (!list_empty(&s->idle))
@@ -219,19 +297,34 @@ void server_stop(struct server *s) {
         server_check_done(s);
 }
 
+void server_stop_now(struct server *s) {
+        server_stop(s);
+        if (s->n_connections > 0)
+                log_warning("stopping at once: closing %zu connections that are still open", s->n_connections);
+        while (!list_empty(&s->idle))
+                connection_destroy(connection_oldest(s));
+        server_check_done(s);
+}
+
+/* The eventfd adds up what is written: 1 for a stop, STOP_NOW for a stop at once. */
+#define STOP_NOW (UINT64_C(1) << 32)
+
 static void server_stop_dispatch(struct watch *w, uint32_t events) {
         struct server *s = container_of(w, struct server, stop_watch);
-        uint64_t v;
+        uint64_t v = 0;
 
         if (read(w->fd, &v, sizeof v) < 0 && errno != EAGAIN)
                 log_errno(-errno, "cannot read stop event");
-        server_stop(s);
+        if (v >= STOP_NOW)
+                server_stop_now(s);
+        else
+                server_stop(s);
 }
 
-void server_request_stop(struct server *s) {
-        uint64_t one = 1;
+void server_request_stop(struct server *s, bool now) {
+        uint64_t v = now ? STOP_NOW : 1;
 
-        if (write(s->stop_watch.fd, &one, sizeof one) < 0)
+        if (write(s->stop_watch.fd, &v, sizeof v) < 0)
                 log_errno(-errno, "cannot signal worker to stop");
 }
 
@@ -256,6 +349,7 @@ static int server_init_datagrams(struct server *s) {
 
 int server_init(struct server *s, const struct config *c, struct stats *stats,
                 size_t max_connections, size_t max_pipes, const int *fds, size_t n) {
+        size_t spare;
         int r, efd;
 
         *s = (struct server) { .config = c, .stats = stats, .max_connections = max_connections };
@@ -264,13 +358,17 @@ int server_init(struct server *s, const struct config *c, struct stats *stats,
         r = loop_init(&s->loop);
         if (r < 0)
                 return r;
-        r = buffer_pool_init(&s->pool, c->buffer_size,
-                             c->buffer_size < POOL_SPARE_BYTES ? POOL_SPARE_BYTES / c->buffer_size : 1);
+        /* Spare rings are memory too: never more of them than --max-memory. */
+        spare = c->max_memory < POOL_SPARE_BYTES ? c->max_memory : POOL_SPARE_BYTES;
+        r = buffer_pool_init(&s->pool, c->buffer_size, spare / c->buffer_size);
         if (r < 0)
                 return r;
         r = pipe_pool_init(&s->pipes, max_pipes, c->buffer_size);
         if (r < 0)
                 return r;
+        s->scratch = malloc(SCRATCH_SIZE);
+        if (!s->scratch)
+                return -ENOMEM;
         s->listeners = calloc(n ? n : 1, sizeof *s->listeners);
         if (!s->listeners)
                 return -ENOMEM;
@@ -324,6 +422,7 @@ void server_finish(struct server *s) {
                 server_watch_listeners(s, SOCK_DGRAM, false);
         }
         free(s->listeners);
+        free(s->scratch);
         if (s->udp)
                 datagram_finish(s->udp);
         free(s->udp);
@@ -341,7 +440,9 @@ int server_adopt(struct server *s, int fd) {
 
         if (getpeername(fd, (struct sockaddr *) &peer, &len) < 0)
                 len = 0;
-        return connection_create(s, fd, len ? (struct sockaddr *) &peer : NULL, len, false, false);
+        /* The one client of an Accept=yes or inetd nowait instance: no limit to check. */
+        atomic_fetch_add_explicit(&s->stats->connections, 1, memory_order_relaxed);
+        return connection_create(s, fd, len ? (struct sockaddr *) &peer : NULL, len, NULL, false, false);
 }
 
 int server_run(struct server *s) {

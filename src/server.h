@@ -11,10 +11,15 @@
 #include "buffer.h"
 #include "datagram.h"
 #include "list.h"
+#include "log.h"
 #include "loop.h"
 #include "options.h"
+#include "sources.h"
 #include "splice.h"
 #include "stats.h"
+
+/* What a connection without a ring (--max-memory spent) echoes per peek. */
+#define SCRATCH_SIZE 65536
 
 struct listener {
         struct watch watch;
@@ -36,25 +41,29 @@ struct server {
         size_t n_listeners;
         struct list idle;                       /* connections, least recently active first */
         size_t n_connections;
-        size_t max_connections;
+        size_t max_connections;                 /* of all workers together (stats->connections) */
+        bool at_limit;                          /* a slot was wanted and none was free */
         bool accept_paused;                     /* out of fds: retry at the next tick or close */
         bool draining;
         uint64_t drain_deadline_ms;
+        uint8_t *scratch;                       /* SCRATCH_SIZE bytes: echo without a ring */
+        struct sources *per_source;             /* shared, locked; NULL: no --max-per-source */
         struct datagram *udp;                   /* the datagram sockets' state, if it has any */
         struct watch stop_watch;                /* eventfd: server_request_stop() from another thread */
         /* Counted by this server's thread alone, with a relaxed load and store (no locked
          * instruction per message); server_add_counts() sums them for STATUS=. */
         atomic_uint_fast64_t bytes, served;
         void (*tick_hook)(struct server *s);    /* the main worker's periodic work */
-        void *hook_userdata;
+        void *hook_userdata;                    /* for tick_hook; echod.c keeps its context here */
 };
 
 /* Prepares s to watch fds[0..n), listening stream or datagram sockets that stay owned by the
  * caller, with at most max_pipes pipes (two fds each) for splicing bulk connections. They may be in blocking mode (systemd passes them so unless NonBlocking=yes): a
  * blocking listener is only accepted on after poll() says a client waits, so only one server
  * may watch it. Datagram sockets are echoed on (datagram.h) whether or not accepting is paused;
- * give them to one server only, since each server keeps its own rates. Returns 0 or -errno;
- * call server_finish() either way. */
+ * give them to one server only, since each server keeps its own rates. max_connections is the
+ * limit for every server sharing stats, together. Returns 0 or -errno; call server_finish()
+ * either way. */
 int server_init(struct server *s, const struct config *c, struct stats *stats,
                 size_t max_connections, size_t max_pipes, const int *fds, size_t n);
 
@@ -74,8 +83,17 @@ int server_run(struct server *s);
  * called from s's own thread (or before server_run). */
 void server_stop(struct server *s);
 
-/* Asks s to stop as server_stop() does; safe from any thread. */
-void server_request_stop(struct server *s);
+/* Stops accepting and closes every open connection at once (pending bytes discarded); the loop
+ * then returns. From s's own thread. */
+void server_stop_now(struct server *s);
+
+/* Asks s to stop as server_stop() does, or with `now` as server_stop_now() does; safe from any
+ * thread. */
+void server_request_stop(struct server *s, bool now);
+
+/* Gives back a connection slot taken before connection_create() (which does so itself when it
+ * fails before the connection is linked). */
+void server_slot_release(struct server *s);
 
 /* Called by connection_destroy(): the connection was unlinked and its fd closed. */
 void server_connection_gone(struct server *s);

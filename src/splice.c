@@ -85,16 +85,19 @@ void pipe_pool_return(struct pipe_pool *p, struct splice_pipe *sp) {
         sp->prev = sp->next = NULL;
 }
 
-void pipe_pool_reclaim(struct pipe_pool *p, uint64_t now_ms) {
+size_t pipe_pool_reclaim(struct pipe_pool *p, uint64_t now_ms) {
         struct splice_pipe *sp = p->lent, *next;
+        size_t n = 0;
 
         for (; sp; sp = next) {
                 next = sp->next;
                 if (sp->held == 0 && now_ms - sp->last_ms >= SPLICE_QUIET_MS) {
                         sp->wanted = false;
                         pipe_pool_return(p, sp);
+                        n++;
                 }
         }
+        return n;
 }
 
 ssize_t splice_in(struct splice_pipe *sp, int fd, uint64_t now_ms) {

@@ -74,15 +74,15 @@ int pipe_pool_lend(struct pipe_pool *p, struct splice_pipe *sp, uint64_t now_ms)
  * bytes (a connection closed with echoes pending). */
 void pipe_pool_return(struct pipe_pool *p, struct splice_pipe *sp);
 
-/* The kernel memory p's pipes may hold at most (max pipes of size bytes): the splice path's
- * share of a process-wide memory budget. Hook for --max-memory (issue 13, not merged here
- * yet): the budget reserves this once per server at start-up, so that the pipes, made later and
- * on demand, never take what the rings were promised. */
-static inline size_t pipe_pool_bytes(const struct pipe_pool *p) { return p->max * p->size; }
+/* True when pipe_pool_lend() would not say -EAGAIN. */
+static inline bool pipe_pool_can_lend(const struct pipe_pool *p) {
+        return p->n_spare > 0 || p->n_lent < p->max;
+}
 
 /* Takes back every lent pipe that is empty and moved nothing for SPLICE_QUIET_MS; its
- * connection goes back to the ring and to turning bulk again. */
-void pipe_pool_reclaim(struct pipe_pool *p, uint64_t now_ms);
+ * connection goes back to the ring and to turning bulk again. Returns how many: the caller
+ * gives their size back to --max-memory's count, as connections do for the ones they return. */
+size_t pipe_pool_reclaim(struct pipe_pool *p, uint64_t now_ms);
 
 /* Moves what the connected, non-blocking socket fd has into sp's pipe, as much as there is
  * room for. Returns the bytes moved, 0 at end of stream, or -errno (-EAGAIN: nothing to move,

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "datagram.h"
+#include "log.h"
 
 /* Counters shared by every worker, read for STATUS= lines. */
 struct stats {
@@ -21,4 +22,9 @@ struct stats {
         atomic_bool out_of_fds;
         atomic_bool fd_resume_pending;
         atomic_uint_fast64_t fd_warned_ms;
+        struct ratelimit conn_errors;           /* "connection ... closed on error" lines */
+        atomic_uint_fast64_t per_source_refused;        /* closed at accept: --max-per-source */
+        atomic_uint_fast64_t per_source_noticed_ms;     /* the notice, at most once a minute */
+        /* Ring storage held by every connection (--max-memory). */
+        atomic_size_t ring_bytes;
 };

@@ -32,13 +32,13 @@ int bench_mode_parse(const char *s, enum bench_mode *ret) {
 }
 
 void bench_error(const char *fmt, ...) {
-        char line[2048];
+        char raw[2048], line[2048];
         va_list ap;
 
         va_start(ap, fmt);
-        vsnprintf(line, sizeof line, fmt, ap);
+        vsnprintf(raw, sizeof raw, fmt, ap);
         va_end(ap);
-        line_defuse(line);
+        line_defuse(line, sizeof line, raw);
         fflush(stdout);
         fprintf(stderr, "echo-bench: %s\n", line);
 }

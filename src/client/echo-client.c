@@ -13,13 +13,13 @@
 #include "line.h"
 
 void fail_line(const char *fmt, ...) {
-        char msg[1024];
+        char raw[1024], msg[1024];
         va_list ap;
 
         va_start(ap, fmt);
-        vsnprintf(msg, sizeof msg, fmt, ap);
+        vsnprintf(raw, sizeof raw, fmt, ap);
         va_end(ap);
-        line_defuse(msg);
+        line_defuse(msg, sizeof msg, raw);
         fflush(stdout);
         fprintf(stderr, "echo-client: %s\n", msg);
 }

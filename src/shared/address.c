@@ -49,7 +49,7 @@ int port_parse(const char *s, const char *proto, char out[6], const char **why) 
         se = getservbyname(s, proto);
         if (!se) {
                 *why = "unknown service name (see /etc/services)";
-                return -EINVAL;
+                return -ENOENT;
         }
         snprintf(out, 6, "%u", (unsigned) ntohs((uint16_t) se->s_port));
         return 0;
@@ -67,9 +67,56 @@ static int host_copy(struct address *a, const char *s, size_t n, const char **wh
         return 0;
 }
 
+/* An IPv6 literal, optionally with a zone ("fe80::1%lo"), that echod can listen on. */
+static int ipv6_literal_check(const char *host, const char **why, const char *malformed) {
+        char addr[INET6_ADDRSTRLEN + 1];
+        const char *pct = strchr(host, '%');
+        size_t n = pct ? (size_t) (pct - host) : strlen(host);
+        struct in6_addr in6;
+
+        if (n >= sizeof addr)
+                goto bad;
+        memcpy(addr, host, n);
+        addr[n] = '\0';
+        if (inet_pton(AF_INET6, addr, &in6) != 1)
+                goto bad;
+        if (pct && (!pct[1] || !service_name_valid(pct + 1))) {
+                *why = "expected an interface name or number after '%', as in [fe80::1%eth0]";
+                return -EINVAL;
+        }
+        /* With IPV6_V6ONLY a mapped address can never be bound; the IPv4 form can. */
+        if (IN6_IS_ADDR_V4MAPPED(&in6)) {
+                *why = "an IPv4-mapped IPv6 address cannot be listened on: give the IPv4 address";
+                return -EINVAL;
+        }
+        return 0;
+bad:
+        *why = malformed;
+        return -EINVAL;
+}
+
+/* Digits, dots and hex letters starting with a digit: meant as an IPv4 address, which must then
+ * be dotted decimal; inet_aton's legacy forms (127.1, 0x7f.1, 2130706433) are refused, since
+ * they mean something else to most readers. */
+static int ipv4_literal_check(struct address *a, const char **why) {
+        struct in_addr in4;
+
+        if (!(a->host[0] >= '0' && a->host[0] <= '9') || strspn(a->host, "0123456789abcdefABCDEFxX.") != strlen(a->host))
+                return 0;
+        /* "0", as nc and Python's http.server take it: every IPv4 address. */
+        if (strcmp(a->host, "0") == 0)
+                strcpy(a->host, "0.0.0.0");
+        if (inet_pton(AF_INET, a->host, &in4) != 1) {
+                *why = "not an IPv4 address: four decimal numbers, as in 127.0.0.1 "
+                       "(legacy forms such as 127.1 or 0x7f.0.0.1 are refused)";
+                return -EINVAL;
+        }
+        a->numeric = true;
+        return 0;
+}
+
 int address_parse(const char *s, const char *default_port, struct address *a, const char **why) {
         const char *port = default_port, *colon;
-        struct in6_addr in6;
         int r;
 
         *a = (struct address) { 0 };
@@ -96,21 +143,19 @@ int address_parse(const char *s, const char *default_port, struct address *a, co
                 r = host_copy(a, s + 1, (size_t) (close - s - 1), why);
                 if (r < 0)
                         return r;
-                if (inet_pton(AF_INET6, a->host, &in6) != 1) {
-                        *why = "not an IPv6 address between '[' and ']'";
-                        return -EINVAL;
-                }
-                a->bracketed = true;
+                r = ipv6_literal_check(a->host, why, "not an IPv6 address between '[' and ']'");
+                if (r < 0)
+                        return r;
+                a->bracketed = a->numeric = true;
         } else if ((colon = strchr(s, ':')) && strchr(colon + 1, ':')) {
                 /* Two colons and no brackets: only a whole IPv6 literal, with the default port. */
-                if (inet_pton(AF_INET6, s, &in6) != 1) {
-                        *why = "an IPv6 address with a port needs brackets, as in [::1]:10000";
-                        return -EINVAL;
-                }
                 r = host_copy(a, s, strlen(s), why);
                 if (r < 0)
                         return r;
-                a->bracketed = true;
+                r = ipv6_literal_check(a->host, why, "an IPv6 address with a port needs brackets, as in [::1]:10000");
+                if (r < 0)
+                        return r;
+                a->bracketed = a->numeric = true;
         } else if (colon) {
                 r = host_copy(a, s, (size_t) (colon - s), why);
                 if (r < 0)
@@ -124,6 +169,11 @@ int address_parse(const char *s, const char *default_port, struct address *a, co
         if (strchr(a->host, '[') || strchr(a->host, ']')) {
                 *why = "stray '[' or ']'";
                 return -EINVAL;
+        }
+        if (!a->bracketed) {
+                r = ipv4_literal_check(a, why);
+                if (r < 0)
+                        return r;
         }
         return port_parse(port, "tcp", a->port, why);
 }
@@ -172,7 +222,7 @@ int address_resolve(const struct address *a, int socktype, struct addrinfo **ret
         struct addrinfo hints = {
                 .ai_family = a->bracketed ? AF_INET6 : AF_UNSPEC,
                 .ai_socktype = socktype,
-                .ai_flags = AI_PASSIVE | AI_NUMERICSERV | (a->bracketed ? AI_NUMERICHOST : 0),
+                .ai_flags = AI_PASSIVE | AI_NUMERICSERV | (a->numeric ? AI_NUMERICHOST : 0),
         };
         struct addrinfo *list;
         int r;
@@ -232,14 +282,45 @@ void sockaddr_pytuple(const struct sockaddr *sa, socklen_t len, char *out, size_
         char host[NI_MAXHOST], port[NI_MAXSERV];
 
         if (sa->sa_family == AF_UNIX) {
-                /* Python shows a path as a string, an unnamed peer as ''. */
+                /* Python shows a path as a string, an unnamed peer as ''. An abstract name is
+                 * shown in full, NULs and all, with the backslash and every byte that is not
+                 * printable ASCII escaped, so that two names never look alike. */
                 const struct sockaddr_un *su = (const struct sockaddr_un *) sa;
                 size_t n = len > offsetof(struct sockaddr_un, sun_path)
                                    ? len - offsetof(struct sockaddr_un, sun_path) : 0;
-                if (n > 0 && su->sun_path[0] == '\0')
-                        snprintf(out, size, "'@%.*s'", (int) n - 1, su->sun_path + 1);
-                else
-                        snprintf(out, size, "'%.*s'", (int) strnlen(su->sun_path, n), su->sun_path);
+                bool abstract = n > 0 && su->sun_path[0] == '\0';
+                size_t o = 0, i = abstract ? 1 : 0;
+
+                if (n > sizeof su->sun_path)
+                        n = sizeof su->sun_path;
+                if (!abstract)
+                        n = strnlen(su->sun_path, n);
+                if (size < 4) {
+                        if (size > 0)
+                                out[0] = '\0';
+                        return;
+                }
+                out[o++] = '\'';
+                if (abstract)
+                        out[o++] = '@';
+                for (; i < n; i++) {
+                        unsigned char ch = (unsigned char) su->sun_path[i];
+                        int w;
+
+                        if (!abstract)
+                                w = snprintf(out + o, size - o, "%c", ch);
+                        else if (ch == '\\')
+                                w = snprintf(out + o, size - o, "\\\\");
+                        else if (ch < 0x20 || ch >= 0x7f)
+                                w = snprintf(out + o, size - o, "\\x%02x", ch);
+                        else
+                                w = snprintf(out + o, size - o, "%c", ch);
+                        if (w < 0 || o + (size_t) w + 2 > size)
+                                break;
+                        o += (size_t) w;
+                }
+                out[o++] = '\'';
+                out[o] = '\0';
                 return;
         }
         sockaddr_numeric(sa, len, host, port);

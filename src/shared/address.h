@@ -13,18 +13,23 @@ struct address {
         char host[ADDRESS_HOST_MAX];    /* "" means every address of the machine */
         char port[6];                   /* decimal, 1..65535 */
         bool bracketed;                 /* written as [IPv6] */
+        bool numeric;                   /* an IPv4 or IPv6 literal: resolved with AI_NUMERICHOST */
 };
 
 /* Parses HOST:PORT, [IPv6]:PORT, [IPv6], HOST, :PORT, *:PORT, * or a bare IPv6 literal into *a;
  * a missing port is default_port. PORT is a number 1-65535 or a TCP service name (getservbyname).
- * Returns 0, or -EINVAL with *why saying what is malformed. */
+ * An IPv6 literal may carry a zone (fe80::1%lo); an IPv4-mapped one is refused (it can never
+ * be listened on), as are IPv4 literals not in dotted decimal (127.1, 0x7f.1); "0" is 0.0.0.0.
+ * Returns 0, -EINVAL with *why saying what is malformed, or -ENOENT with *why for a service
+ * name that /etc/services lacks (a name that does not resolve, as for a host). */
 int address_parse(const char *s, const char *default_port, struct address *a, const char **why);
 
 /* True for a service name as /etc/services spells them: letters, digits, '-', '_' and '.', not
  * empty (getaddrinfo() and getservbyname() would also take " 80" or ""). */
 bool service_name_valid(const char *s);
 
-/* Parses a PORT alone (number 1-65535 or service name) into out[6]. Returns 0 or -EINVAL with *why. */
+/* Parses a PORT alone (number 1-65535 or service name) into out[6]. Returns 0, -EINVAL with
+ * *why, or -ENOENT with *why for an unknown service name. */
 int port_parse(const char *s, const char *proto, char out[6], const char **why);
 
 /* True for "localhost", "localhost." and names ending in ".localhost" (RFC 6761), any case. */

@@ -65,8 +65,9 @@ refused_env() {
 }
 
 @test "echod: a value with a newline or of 100 000 bytes still gives one line (exit 2)" {
-        refused 2 "invalid value for --workers: '1?2'" "$ECHOD" --workers $'1\n2'
-        refused 2 "invalid value for --idle-timeout: '?[31m'" "$ECHOD" --idle-timeout $'\e[31m'
+        refused 2 "invalid value for --workers: '1\\x0a2'" "$ECHOD" --workers $'1\n2'
+        refused 2 "invalid value for --idle-timeout: '\\x1b[31m'" "$ECHOD" --idle-timeout $'\e[31m'
+        refused 2 "invalid value for --workers: '\\xc2\\x9b2J\\x9b'" "$ECHOD" --workers $'\xc2\x9b2J\x9b'
         long=$(printf '9%.0s' $(seq 100000))
         refused 2 "invalid value for --buffer-size: '999" "$ECHOD" --buffer-size "$long"
         refused 2 "invalid address '" "$ECHOD" "$long"
@@ -208,7 +209,7 @@ refused_env() {
         refused 2 "option '--info' takes no value" "$ECHO_CLIENT" --info=yes
         refused 2 "-m and -f cannot be used together" "$ECHO_CLIENT" -m x -f /etc/hostname
         refused 2 "unknown option '-z'" "$ECHO_CLIENT" -qz
-        refused 2 "invalid value for --timeout: '1?2'" "$ECHO_CLIENT" -t $'1\n2'
+        refused 2 "invalid value for --timeout: '1\\x0a2'" "$ECHO_CLIENT" -t $'1\n2'
 }
 
 @test "echo-client: host and port empty, out of range or with junk (exit 2)" {

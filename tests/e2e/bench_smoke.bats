@@ -127,13 +127,13 @@ while True:
         assert_line --partial 'Exit status:'
 }
 
-@test "usage errors: the same lines as echod and echo-client, control characters shown as '?'" {
+@test "usage errors: the same lines as echod and echo-client, control characters escaped" {
         run --separate-stderr "$ECHO_BENCH" -c $'1\n2' stream 127.0.0.1 1
         assert_failure 2
-        [ "$stderr" = "echo-bench: invalid value for --connections: '1?2' (expected a whole number from 1 to 10000000)" ]
+        [ "$stderr" = "echo-bench: invalid value for --connections: '1\\x0a2' (expected a whole number from 1 to 10000000)" ]
         run --separate-stderr "$ECHO_BENCH" $'warp\e[31m' 127.0.0.1 1
         assert_failure 2
-        [ "$stderr" = "echo-bench: unknown mode 'warp?[31m' (stream, pingpong, concurrent, connrate or idle)" ]
+        [ "$stderr" = "echo-bench: unknown mode 'warp\\x1b[31m' (stream, pingpong, concurrent, connrate or idle)" ]
         run --separate-stderr "$ECHO_BENCH" --json=1 stream 127.0.0.1 1
         assert_failure 2
         [ "$stderr" = "echo-bench: option '--json' takes no value" ]

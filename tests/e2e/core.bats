@@ -220,11 +220,12 @@ bad_run() {
         assert_no_sanitizer_report <(printf '%s' "$stderr")
 }
 
-@test "echod refuses a port out of range, not a number, or an unknown service (exit 2)" {
+@test "echod refuses a port out of range or not a number (exit 2), an unknown service (exit 3)" {
         bad_run 2 "invalid address 'localhost:70000': port must be a number from 1 to 65535" "$ECHOD" localhost:70000
         bad_run 2 "invalid address ':0'" "$ECHOD" :0
         bad_run 2 "port must be a number" "$ECHOD" 'localhost:12ab'
-        bad_run 2 "unknown service name" "$ECHOD" localhost:no-such-service
+        bad_run 3 "cannot resolve 'localhost:no-such-service': unknown service name" "$ECHOD" localhost:no-such-service
+        bad_run 3 "unknown service name" "$ECHOD" :nosuchservice
 }
 
 @test "echod refuses a name that does not resolve (exit 3) and a malformed [v6 (exit 2)" {

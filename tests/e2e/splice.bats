@@ -106,6 +106,18 @@ max_pipe_fds_while() {
         echod_stop
 }
 
+@test "--max-memory counts the pipes: room for one, so one stream splices, the others do without" {
+        # 256 KiB of budget: one pipe of the default size, then neither pipe nor ring.
+        ECHOD_SPLICE=on echod_start --max-memory 262144 "127.0.0.1:$PORT"
+        base=$(pipe_fds "$ECHOD_PID")
+        max=$(max_pipe_fds_while "$ECHOD_PID" "$ECHO_BENCH" --json -q -t 60 stream -c 4 -b 4000000 127.0.0.1 "$PORT")
+        cat "$BATS_TEST_TMPDIR/bg.out"
+        [ "$(cat "$BATS_TEST_TMPDIR/bg.status")" = 0 ]
+        grep -q '"ok": 4, "failed": 0, "differed": 0' "$BATS_TEST_TMPDIR/bg.out"
+        [ "$max" -eq $((base + 2)) ]
+        echod_stop
+}
+
 @test "half-close with bytes still in the pipe: all of them, then EOF" {
         ECHOD_SPLICE=on echod_start -v "127.0.0.1:$PORT"
         # The clients send everything and half-close before reading a byte.

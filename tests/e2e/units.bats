@@ -31,9 +31,11 @@ setup_file() {
         assert_equal "${#lines[@]}" 5
         local line
         for line in "${lines[@]}"; do
-                [[ "$line" =~ ^ExecStart=$UNIT_ROOT/[^\ ]+/echod( %i)?$ ]] || fail "unexpected: $line"
+                [[ "$line" =~ ^ExecStart=$UNIT_ROOT/[^\ ]+/echod( %i| --max-per-source 64)?$ ]] || fail "unexpected: $line"
         done
         [ -x "$(sed -n 's/^ExecStart=//p' "$UNITS/echo.service")" ] || fail "ExecStart= of echo.service is not the installed echod"
+        # The unit listening beyond localhost limits what one host may hold.
+        grep -q '^ExecStart=.*/echod --max-per-source 64$' "$UNITS/echo-all.service"
         run grep -rl '@[a-zA-Z_]*@' "$UNITS"
         assert_failure
 }

@@ -63,6 +63,35 @@ static void resolves_to_loopbacks(const char *s) {
 }
 
 int main(void) {
+        /* Issue 13: numeric forms as getaddrinfo(AI_NUMERICHOST) takes them, less inet_aton's. */
+        ok("0:10000", "0.0.0.0", "10000", 0);
+        ok("0", "0.0.0.0", "10000", 0);
+        ok("10.1.2.3:7", "10.1.2.3", "7", 0);
+        ok("1e100.net:80", "1e100.net", "80", 0);
+        ok("[fe80::1%lo]:80", "fe80::1%lo", "80", 1);
+        ok("[fe80::1%2]:80", "fe80::1%2", "80", 1);
+        ok("fe80::1%lo", "fe80::1%lo", "10000", 1);
+        bad("127.1:80", "legacy forms");
+        bad("0x7f.1:80", "legacy forms");
+        bad("0x7f000001", "legacy forms");
+        bad("2130706433:80", "legacy forms");
+        bad("127.0.0.01:80", "legacy forms");
+        bad("1.2.3.4.5:80", "legacy forms");
+        bad("[::ffff:127.0.0.1]:80", "IPv4-mapped");
+        bad("::ffff:127.0.0.1", "IPv4-mapped");
+        bad("[fe80::1%]:80", "interface name");
+        bad("[fe80::1%l o]:80", "interface name");
+        bad("[fe80::g%lo]:80", "not an IPv6 address");
+        {
+                struct address a;
+                const char *why = NULL;
+                int r = address_parse("localhost:no-such-service", "10000", &a, &why);
+
+                if (r != -ENOENT || !why || !strstr(why, "unknown service name")) {
+                        printf("FAIL an unknown service should be -ENOENT: r=%d\n", r);
+                        failures++;
+                }
+        }
         char long_host[400];
 
         ok("localhost", "localhost", "10000", 0);
@@ -87,7 +116,6 @@ int main(void) {
         bad("localhost:-1", "1 to 65535");
         bad("localhost:10x", "1 to 65535");
         bad("localhost: 10", "1 to 65535");
-        bad("localhost:no-such-service-here", "unknown service");
         bad("[::1", "closing ']'");
         bad("[::1]10000", "after ']'");
         bad("[]:10000", "empty IPv6");

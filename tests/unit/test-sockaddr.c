@@ -36,6 +36,14 @@ int main(void) {
         expect((struct sockaddr *) &un, base, "''");
         memcpy(un.sun_path, "\0echo", 5);
         expect((struct sockaddr *) &un, base + 5, "'@echo'");
+        /* Abstract names in full: a NUL does not end them, and no two look alike. */
+        memcpy(un.sun_path, "\0echo\0x", 8);
+        expect((struct sockaddr *) &un, base + 7, "'@echo\\x00x'");
+        expect((struct sockaddr *) &un, base + 6, "'@echo\\x00'");
+        memcpy(un.sun_path, "\0echo\\x00x", 11);
+        expect((struct sockaddr *) &un, base + 10, "'@echo\\\\x00x'");
+        memcpy(un.sun_path, "\0\n\x9b\xc3\xa9", 6);
+        expect((struct sockaddr *) &un, base + 5, "'@\\x0a\\x9b\\xc3\\xa9'");
 
         if (failures == 0)
                 printf("ok\n");
