@@ -3,10 +3,13 @@
  * The echo path: read into the connection's ring while it has room, write back what it holds.
  * Epoll interest follows the state: EPOLLIN while there is room and the peer has not
  * half-closed, EPOLLOUT while bytes are pending. A client that stops reading therefore stops
- * being read once its ring is full, and costs nothing more than the ring and kernel buffers. */
+ * being read once its ring is full, and costs nothing more than the ring and kernel buffers.
+ * A bulk connection may borrow a pipe instead of the ring (splice.h): the same rules hold, with
+ * "room" and "pending" asked of the pipe. */
 #include "connection.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stddef.h>
@@ -81,6 +84,36 @@ static void connection_ring_give(struct connection *c) {
         atomic_fetch_sub(&s->stats->ring_bytes, s->pool.size);
 }
 
+/* Lends c a pipe when the pool has one and --max-memory has room for its capacity, counted
+ * with the rings' storage. A connection that gets none keeps the ring. */
+static void connection_pipe_take(struct connection *c) {
+        struct server *s = c->server;
+        size_t size = s->pipes.size;
+        int r;
+
+        if (!pipe_pool_can_lend(&s->pipes))
+                return;
+        if (atomic_fetch_add(&s->stats->ring_bytes, size) + size > s->config->max_memory) {
+                atomic_fetch_sub(&s->stats->ring_bytes, size);
+                return;
+        }
+        r = pipe_pool_lend(&s->pipes, &c->pipe, s->loop.now_ms);
+        if (r < 0) {
+                atomic_fetch_sub(&s->stats->ring_bytes, size);
+                /* Out of fds: the ring, and no pipe2() on every wakeup. */
+                c->pipe.wanted = false;
+        }
+}
+
+static void connection_pipe_give(struct connection *c) {
+        struct server *s = c->server;
+
+        if (!splice_pipe_active(&c->pipe))
+                return;
+        pipe_pool_return(&s->pipes, &c->pipe);
+        atomic_fetch_sub(&s->stats->ring_bytes, s->pipes.size);
+}
+
 void connection_destroy(struct connection *c) {
         struct server *s;
 
@@ -95,6 +128,7 @@ void connection_destroy(struct connection *c) {
         close(c->watch.fd);
         connection_ring_give(c);
         free(c->header);
+        connection_pipe_give(c);
         if (c->source)
                 sources_release(s->per_source, c->source);
         free(c);
@@ -108,11 +142,40 @@ struct connection *connection_oldest(const struct server *s) {
 }
 
 /* Marks c most recently active: the end of the idle list (which it joins from the awaiting
- * list once its PROXY header is read). */
+ * list once its PROXY header is read). Touched already in this millisecond, everything after
+ * it was touched in it too: the order by last activity holds without a move (most messages of
+ * a busy client). */
 static void connection_touch(struct connection *c) {
+        if (c->last_active_ms == c->server->loop.now_ms)
+                return;
         c->last_active_ms = c->server->loop.now_ms;
         list_remove(&c->idle);
         list_insert_tail(&c->server->idle, &c->idle);
+}
+
+static bool connection_has_room(const struct connection *c) {
+        return splice_pipe_active(&c->pipe) ? splice_pipe_has_room(&c->pipe) : !buffer_is_full(&c->buf);
+}
+
+static bool connection_has_pending(const struct connection *c) {
+        return splice_pipe_active(&c->pipe) ? c->pipe.held > 0 : !buffer_is_empty(&c->buf);
+}
+
+/* connection_read() through the pipe. A socket that cannot splice goes back to the ring. */
+static int connection_splice_in(struct connection *c) {
+        ssize_t n = splice_in(&c->pipe, c->watch.fd, c->server->loop.now_ms);
+
+        if (n == -EINVAL && c->pipe.held == 0) {
+                connection_pipe_give(c);
+                c->pipe.unable = true;
+                c->pipe.wanted = false;
+                return 0;
+        }
+        if (n < 0)
+                return n == -EAGAIN || n == -EINTR ? 0 : (int) n;
+        if (n == 0)
+                c->read_eof = true;
+        return n > 0;
 }
 
 /* Echoes without holding a byte, for when --max-memory is spent: peeks at what the socket
@@ -142,7 +205,7 @@ static int connection_echo_direct(struct connection *c, bool *write_blocked) {
                 return -EIO;
         *write_blocked = w < n;
         c->echoed += (uint64_t) w;
-        atomic_fetch_add_explicit(&s->stats->bytes, (uint64_t) w, memory_order_relaxed);
+        server_count_bytes(s, (uint64_t) w);
         return 1;
 }
 
@@ -218,8 +281,11 @@ static int connection_take_header(struct connection *c, const struct proxy_heade
         if (r < 0)
                 return -EDQUOT;
         c->awaiting_header = false;
-        connection_touch(c);
-        atomic_fetch_add_explicit(&s->stats->served, 1, memory_order_relaxed);
+        /* From the awaiting list to the idle list's end, whatever connection_touch() would skip. */
+        c->last_active_ms = s->loop.now_ms;
+        list_remove(&c->idle);
+        list_insert_tail(&s->idle, &c->idle);
+        server_count_served(s);
         if (log_verbosity() >= 1)
                 sockaddr_pytuple((const struct sockaddr *) &c->peer, c->peer_len, via, sizeof via);
         if (!h->local) {
@@ -295,29 +361,38 @@ static int connection_read_header(struct connection *c, const char **why) {
 static int connection_read(struct connection *c) {
         struct msghdr msg = { 0 };
         struct iovec iov[2];
+        bool trace = log_verbosity() >= 2;
         ssize_t n;
         int niov;
 
+        if (splice_pipe_active(&c->pipe))
+                return connection_splice_in(c);
         niov = buffer_space_iov(&c->buf, iov);
-        if (log_verbosity() >= 2) {
+        if (trace) {
                 niov = 1;
                 if (iov[0].iov_len > TRACE_CHUNK)
                         iov[0].iov_len = TRACE_CHUNK;
         }
-        msg.msg_iov = iov;
-        msg.msg_iovlen = (size_t) niov;
-        /* MSG_DONTWAIT: an adopted socket (Accept=yes, inetd nowait) may be in blocking mode. */
-        n = recvmsg(c->watch.fd, &msg, MSG_DONTWAIT);
+        /* MSG_DONTWAIT: an adopted socket (Accept=yes, inetd nowait) may be in blocking mode.
+         * recv() for one region (an empty ring: every small message) costs the kernel less
+         * than recvmsg()'s msghdr and iovec import. */
+        if (niov == 1) {
+                n = recv(c->watch.fd, iov[0].iov_base, iov[0].iov_len, MSG_DONTWAIT);
+        } else {
+                msg.msg_iov = iov;
+                msg.msg_iovlen = (size_t) niov;
+                n = recvmsg(c->watch.fd, &msg, MSG_DONTWAIT);
+        }
         if (n < 0)
                 return errno == EAGAIN || errno == EINTR ? 0 : -errno;
-        if (log_verbosity() >= 2) {
+        if (trace) {
                 char repr[PYREPR_SIZE(TRACE_CHUNK)];
                 pyrepr(repr, iov[0].iov_base, (size_t) n);
                 log_debug("received %s", repr);
         }
         if (n == 0) {
                 c->read_eof = true;
-                if (log_verbosity() >= 2) {
+                if (trace) {
                         char peer[NI_MAXHOST + 64];
                         sockaddr_pytuple((const struct sockaddr *) &c->peer, c->peer_len, peer, sizeof peer);
                         log_debug("no data from %s", peer);
@@ -325,7 +400,10 @@ static int connection_read(struct connection *c) {
                 return 0;
         }
         buffer_produce(&c->buf, (size_t) n);
-        if (log_verbosity() >= 2)
+        /* A read that fills the ring is a bulk stream: a pipe, once the ring is empty again. */
+        if (buffer_is_full(&c->buf) && !c->pipe.unable)
+                c->pipe.wanted = true;
+        if (trace)
                 log_debug("sending data back to the client");
         return 1;
 }
@@ -336,14 +414,23 @@ static int connection_write(struct connection *c) {
         struct iovec iov[2];
         ssize_t n;
 
-        msg.msg_iov = iov;
-        msg.msg_iovlen = (size_t) buffer_data_iov(&c->buf, iov);
-        n = sendmsg(c->watch.fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
-        if (n < 0)
-                return errno == EAGAIN || errno == EINTR ? 0 : -errno;
-        buffer_consume(&c->buf, (size_t) n);
+        if (splice_pipe_active(&c->pipe)) {
+                n = splice_out(&c->pipe, c->watch.fd, c->server->loop.now_ms);
+                if (n < 0)
+                        return n == -EAGAIN || n == -EINTR ? 0 : (int) n;
+        } else {
+                msg.msg_iov = iov;
+                msg.msg_iovlen = (size_t) buffer_data_iov(&c->buf, iov);
+                if (msg.msg_iovlen == 1)
+                        n = send(c->watch.fd, iov[0].iov_base, iov[0].iov_len, MSG_NOSIGNAL | MSG_DONTWAIT);
+                else
+                        n = sendmsg(c->watch.fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+                if (n < 0)
+                        return errno == EAGAIN || errno == EINTR ? 0 : -errno;
+                buffer_consume(&c->buf, (size_t) n);
+        }
         c->echoed += (uint64_t) n;
-        atomic_fetch_add_explicit(&c->server->stats->bytes, (uint64_t) n, memory_order_relaxed);
+        server_count_bytes(c->server, (uint64_t) n);
         return 1;
 }
 
@@ -367,8 +454,11 @@ static void connection_dispatch(struct watch *w, uint32_t events) {
                 /* The client's first bytes may have come with the header. */
                 readable = true;
         }
-        /* Nothing held and no ring to be had: serve it anyway, holding nothing. */
-        if (!connection_ring_take(c)) {
+        /* Only between streams of bytes: the ring is empty, so their order is kept. */
+        if (c->pipe.wanted && !splice_pipe_active(&c->pipe) && buffer_is_empty(&c->buf))
+                connection_pipe_take(c);
+        /* Nothing held and no ring or pipe to be had: serve it anyway, holding nothing. */
+        if (!splice_pipe_active(&c->pipe) && !connection_ring_take(c)) {
                 connection_dispatch_direct(c);
                 return;
         }
@@ -377,15 +467,15 @@ static void connection_dispatch(struct watch *w, uint32_t events) {
         for (int round = 0; round < DISPATCH_ROUNDS; round++) {
                 bool progress = false;
 
-                if (readable && !c->read_eof && !buffer_is_full(&c->buf)) {
+                if (readable && !c->read_eof && connection_has_room(c)) {
                         r = connection_read(c);
                         if (r < 0)
                                 goto fail;
                         progress |= r > 0;
                         /* Only a read that filled the ring may have left bytes in the socket. */
-                        readable = r > 0 && buffer_is_full(&c->buf);
+                        readable = r > 0 && !connection_has_room(c);
                 }
-                if (!buffer_is_empty(&c->buf)) {
+                if (connection_has_pending(c)) {
                         r = connection_write(c);
                         if (r < 0)
                                 goto fail;
@@ -397,7 +487,7 @@ static void connection_dispatch(struct watch *w, uint32_t events) {
         }
         if (buffer_is_empty(&c->buf)) {
                 connection_ring_give(c);
-                if (c->read_eof) {
+                if (c->read_eof && !connection_has_pending(c)) {
                         connection_destroy(c);
                         return;
                 }
@@ -405,9 +495,9 @@ static void connection_dispatch(struct watch *w, uint32_t events) {
         if (moved)
                 connection_touch(c);
 
-        if (!c->read_eof && !buffer_is_full(&c->buf))
+        if (!c->read_eof && connection_has_room(c))
                 want |= EPOLLIN;
-        if (!buffer_is_empty(&c->buf))
+        if (connection_has_pending(c))
                 want |= EPOLLOUT;
         r = loop_watch(&s->loop, &c->watch, want);
         if (r < 0)
@@ -420,7 +510,7 @@ fail:
 }
 
 int connection_create(struct server *s, int fd, const struct sockaddr *peer, socklen_t peer_len,
-                      struct source *source) {
+                      struct source *source, bool inherits_nodelay, bool read_now) {
         struct connection *c;
         int r;
 
@@ -435,6 +525,12 @@ int connection_create(struct server *s, int fd, const struct sockaddr *peer, soc
         c->source = source;
         watch_init(&c->watch, fd, connection_dispatch);
         c->server = s;
+        splice_pipe_init(&c->pipe);
+        /* -vv traces the ring's reads; a socket handed over in blocking mode (no listener:
+         * Accept=yes, inetd nowait) would make splice() wait. Accepted ones are non-blocking. */
+        c->pipe.unable = s->config->splice_mode == SPLICE_OFF || log_verbosity() >= 2 ||
+                         (s->n_listeners == 0 && !(fcntl(fd, F_GETFL) & O_NONBLOCK));
+        c->pipe.wanted = s->config->splice_mode == SPLICE_ON && !c->pipe.unable;
         if (peer_len > sizeof c->peer)
                 peer_len = sizeof c->peer;
         if (peer)
@@ -446,15 +542,24 @@ int connection_create(struct server *s, int fd, const struct sockaddr *peer, soc
         s->n_connections++;
         /* Behind a balancer the client is known, and served, once its header is read. */
         if (!c->awaiting_header) {
-                atomic_fetch_add_explicit(&s->stats->served, 1, memory_order_relaxed);
+                server_count_served(s);
                 if (log_verbosity() >= 1)
                         connection_log(c, NULL);
         }
 
         /* Echoed bytes go out as soon as they are read, never held back by Nagle; this
          * connection is ours alone, even when inetd or systemd accepted it. Fails harmlessly
-         * on a non-TCP socket. */
-        (void) setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int) { 1 }, sizeof(int));
+         * on a non-TCP socket. One system call less when the listener has it: accept4()
+         * copies it (echod sets it on the sockets it binds, NoDelay=yes in the units). */
+        if (!inherits_nodelay)
+                (void) setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int) { 1 }, sizeof(int));
+        /* The client's first bytes are usually there (always after TCP_DEFER_ACCEPT): read
+         * them now rather than after an epoll round trip. The dispatch sets the watch (not
+         * while a PROXY header is awaited: that path leaves the watch as it is). */
+        if (read_now && !c->awaiting_header) {
+                connection_dispatch(&c->watch, EPOLLIN);
+                return 0;
+        }
         r = loop_watch(&s->loop, &c->watch, EPOLLIN);
         if (r < 0) {
                 connection_destroy(c);

@@ -10,6 +10,7 @@
 #include "list.h"
 #include "loop.h"
 #include "sources.h"
+#include "splice.h"
 
 struct server;
 
@@ -19,6 +20,7 @@ struct connection {
         struct list idle;               /* in the server's idle list, least recently active first, or
                                          * until its PROXY header is read in its awaiting list */
         struct buffer buf;              /* storage only while bytes are pending */
+        struct splice_pipe pipe;        /* instead of buf while bulk (see splice.h) */
         uint64_t last_active_ms;
         uint64_t echoed;                /* bytes written back */
         bool read_eof;                  /* the peer half-closed: flush, then close */
@@ -34,9 +36,11 @@ struct connection {
  * caller took in s->stats->connections and of `source` (its count in s->per_source, or NULL),
  * both given back when the connection ends or fails to start; links the
  * connection into s and starts watching it. fd may be in blocking mode: every call on it says
- * MSG_DONTWAIT. Returns 0 or -errno. */
+ * MSG_DONTWAIT. inherits_nodelay: fd has TCP_NODELAY already (from its listener). read_now:
+ * serve what the client sent at once, before asking epoll (the connection may then be gone
+ * already, a failure logged and counted as after any read). Returns 0 or -errno. */
 int connection_create(struct server *s, int fd, const struct sockaddr *peer, socklen_t peer_len,
-                      struct source *source);
+                      struct source *source, bool inherits_nodelay, bool read_now);
 
 /* Unlinks, closes the socket and frees. Accepts NULL. Pending bytes are discarded. */
 void connection_destroy(struct connection *c);

@@ -1,6 +1,8 @@
 /* echod.c - main(): options, sockets (handed over or bound here), the loops, the exit status.
  * The only file that knows every other module. */
 #include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -21,7 +23,7 @@
 #include "sources.h"
 #include "status.h"
 
-/* fds kept back from the connection limit: listeners, epoll, eventfds, signalfd, syslog. */
+/* fds kept back from the connection limit: listeners, epoll, eventfds, timerfds, signalfd, syslog. */
 #define FDS_RESERVED 32
 /* At exit, how long queued log lines may take to go out before a stuck reader is abandoned. */
 #define LOG_FINISH_MS 1000
@@ -93,6 +95,11 @@ static int bind_address(struct context *ctx, const char *arg, bool given) {
                         status = EXIT_BIND;
                         break;
                 }
+                /* Accepted sockets inherit TCP_NODELAY: no setsockopt() per connection. With
+                 * TCP_DEFER_ACCEPT a client is accepted with its first bytes, which are read at
+                 * once (no epoll round trip); one that sends nothing after about a second. */
+                (void) setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int) { 1 }, sizeof(int));
+                (void) setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &(int) { 1 }, sizeof(int));
                 if (fds_append(ctx, fd) < 0) {
                         close(fd);
                         log_errno(-ENOMEM, "cannot listen on %s port %s", host, port);
@@ -158,8 +165,19 @@ static enum log_target log_target_for(bool inetd) {
                                                                          : LOG_TARGET_CONSOLE;
 }
 
+/* The workers count bytes and clients on their own; STATUS= shows the sums. */
+static void context_sum_counts(struct context *ctx) {
+        uint64_t bytes = 0, served = 0;
+
+        for (size_t i = 0; i < ctx->n_servers; i++)
+                server_add_counts(&ctx->servers[i], &bytes, &served);
+        atomic_store_explicit(&ctx->stats.bytes, bytes, memory_order_relaxed);
+        atomic_store_explicit(&ctx->stats.served, served, memory_order_relaxed);
+}
+
 static void context_stop(struct context *ctx, const char *why) {
         ctx->stopping = true;
+        context_sum_counts(ctx);
         status_stopping(&ctx->status, why);
         /* Sockets echod bound itself have no one to hand their queue to; first, so that the
          * drain counts the clients taken from it. */
@@ -200,6 +218,7 @@ static void signal_dispatch(struct watch *w, uint32_t events) {
 static void main_tick(struct server *s) {
         struct context *ctx = s->hook_userdata;
 
+        context_sum_counts(ctx);
         if (status_tick(&ctx->status, s->loop.now_ms) > 0) {
                 log_info("no client for %u s, exiting (--exit-idle)", ctx->config.exit_idle_s);
                 context_stop(ctx, "idle, exiting");
@@ -264,7 +283,7 @@ static size_t fds_streams_first(struct context *ctx) {
 }
 
 static int context_serve(struct context *ctx) {
-        size_t fds, limit, workers, n_stream;
+        size_t fds, client_fds, limit, workers, n_stream, pipes;
         int r;
 
         /* A connected socket is one client: one loop serves it. */
@@ -275,9 +294,13 @@ static int context_serve(struct context *ctx) {
                 workers = 1;
         }
         fds = raise_fd_limit();
-        limit = ctx->config.max_connections ? ctx->config.max_connections : connections_for_fds(fds);
+        /* The pipes' fds are kept out of the clients' share. */
+        pipes = ctx->config.splice_mode == SPLICE_OFF ? 0 :
+                splice_pipes_for_fds(ctx->config.splice_pipes, fds) / workers;
+        client_fds = fds - 2 * pipes * workers;
+        limit = ctx->config.max_connections ? ctx->config.max_connections : connections_for_fds(client_fds);
         /* Allowed (the limit may rise while running), but the excess waits on EMFILE pauses. */
-        if (limit > connections_for_fds(fds))
+        if (limit > connections_for_fds(client_fds))
                 log_warning("--max-connections %zu is more than the %zu file descriptors allow "
                             "(RLIMIT_NOFILE); accepting pauses whenever they run out", limit, fds);
 
@@ -296,7 +319,7 @@ static int context_serve(struct context *ctx) {
         n_stream = fds_streams_first(ctx);
         /* Counted as each is set up, so that context_finish() finishes those and no others. */
         for (size_t i = 0; i < workers; i++) {
-                r = server_init(&ctx->servers[i], &ctx->config, &ctx->stats, limit, ctx->fds,
+                r = server_init(&ctx->servers[i], &ctx->config, &ctx->stats, limit, pipes, ctx->fds,
                                 i == 0 ? ctx->n_fds : n_stream);
                 ctx->n_servers++;
                 if (r < 0)

@@ -31,10 +31,13 @@ struct loop {
         void (*tick)(void *userdata);
         void *tick_userdata;
         uint64_t now_ms;        /* clock_now_ms(), refreshed after every wait */
-        uint64_t next_tick_ms;
+        /* A timerfd for the tick, so that epoll_wait() sleeps without a timeout: no timer armed
+         * and cancelled in the kernel for every wait of a busy loop. */
+        struct watch tick_watch;
+        bool tick_due;
 };
 
-/* Creates the epoll instance. Returns 0 or -errno. */
+/* Creates the epoll instance and the tick's timerfd. Returns 0 or -errno. */
 int loop_init(struct loop *l);
 
 /* Closes the epoll instance; accepts a zeroed or half-built loop. */
@@ -47,8 +50,9 @@ void watch_init(struct watch *w, int fd, watch_fn fn);
  * Calls epoll_ctl only when the set changes. Returns 0 or -errno. */
 int loop_watch(struct loop *l, struct watch *w, uint32_t events);
 
-/* Calls tick(userdata) about every tick_ms milliseconds from loop_run(); tick_ms 0 turns it off. */
-void loop_set_tick(struct loop *l, int tick_ms, void (*tick)(void *), void *userdata);
+/* Calls tick(userdata) about every tick_ms milliseconds from loop_run(), between batches of
+ * events; tick_ms 0 turns it off. Returns 0 or -errno. */
+int loop_set_tick(struct loop *l, int tick_ms, void (*tick)(void *), void *userdata);
 
 /* Dispatches events until loop_quit(). Returns 0, or -errno if epoll_wait fails. */
 int loop_run(struct loop *l);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "number.h"
 #include "usage.h"
 
 enum {
@@ -87,6 +88,34 @@ static int parse_option_number(const char *name, const char *s, unsigned long lo
         return r;
 }
 
+/* The zero-copy path's knobs: for tests, and for operators who count every fd. */
+static int config_parse_environment(struct config *c) {
+        const char *e = getenv("ECHOD_SPLICE");
+        unsigned long long v;
+
+        if (e && *e) {
+                if (strcmp(e, "auto") == 0)
+                        c->splice_mode = SPLICE_AUTO;
+                else if (strcmp(e, "on") == 0)
+                        c->splice_mode = SPLICE_ON;
+                else if (strcmp(e, "off") == 0)
+                        c->splice_mode = SPLICE_OFF;
+                else {
+                        log_error("invalid value for ECHOD_SPLICE: '%s' (expected auto, on or off)", e);
+                        return -EINVAL;
+                }
+        }
+        e = getenv("ECHOD_SPLICE_PIPES");
+        if (e && *e) {
+                if (parse_unsigned(e, 0, 65536, &v) < 0) {
+                        log_error("invalid value for ECHOD_SPLICE_PIPES: '%s' (expected a whole number from 0 to 65536)", e);
+                        return -EINVAL;
+                }
+                c->splice_pipes = (size_t) v;
+        }
+        return 0;
+}
+
 int config_parse(struct config *c, int argc, char **argv) {
         unsigned long long v;
         int opt;
@@ -96,6 +125,7 @@ int config_parse(struct config *c, int argc, char **argv) {
                 .drain_timeout_s = 10,
                 .workers = 1,
                 .buffer_size = 262144,
+                .splice_pipes = SPLICE_PIPES_DEFAULT,
                 .udp_rate = ECHOD_DEFAULT_UDP_RATE,
                 .udp_global_rate = ECHOD_DEFAULT_UDP_GLOBAL_RATE,
                 .max_memory = ECHOD_DEFAULT_MAX_MEMORY,
@@ -190,5 +220,7 @@ int config_parse(struct config *c, int argc, char **argv) {
                 log_error("address '%s' cannot be combined with --inetd (the socket is fd 0)", c->addresses[0]);
                 return -EINVAL;
         }
+        if (config_parse_environment(c) < 0)
+                return -EINVAL;
         return 1;
 }

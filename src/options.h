@@ -4,6 +4,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "splice.h"
+
 /* Exit statuses of echod; the man page's table lists the same. */
 enum {
         EXIT_OK = 0,
@@ -33,7 +35,9 @@ struct config {
         unsigned udp_rate;              /* datagrams a second echoed to one source; 0: no limit */
         unsigned udp_global_rate;       /* datagrams a second echoed in all; 0: no limit */
         unsigned max_per_source;        /* TCP connections at once from one source; 0: no limit */
-        size_t max_memory;              /* ring storage of all connections together */
+        size_t max_memory;              /* rings and splice pipes of all connections together */
+        enum splice_mode splice_mode;   /* ECHOD_SPLICE */
+        size_t splice_pipes;            /* ECHOD_SPLICE_PIPES: per process, before the fd cap */
 };
 
 /* 512 rings of the default size: what the shipped units (16 352 connections) may hold. */
@@ -42,6 +46,7 @@ struct config {
 #define ECHOD_DEFAULT_UDP_RATE 50
 #define ECHOD_DEFAULT_UDP_GLOBAL_RATE 5000
 
-/* Fills *c from argv. Returns >0 to run, 0 to exit successfully (--help, --version, after
- * printing), or <0 after printing one line naming the bad argument (exit with EXIT_USAGE). */
+/* Fills *c from argv, and from the environment (ECHOD_SPLICE, ECHOD_SPLICE_PIPES). Returns >0
+ * to run, 0 to exit successfully (--help, --version, after printing), or <0 after printing one
+ * line naming the bad argument (exit with EXIT_USAGE). */
 int config_parse(struct config *c, int argc, char **argv);

@@ -5,6 +5,8 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -147,7 +149,8 @@ int server_source_take(struct server *s, const struct sockaddr *peer, socklen_t 
 
 /* A client accepted on a slot already taken: its source counted, unless a balancer's PROXY
  * header is to name it (connection.c counts that one once the header is read), then served. */
-static void server_serve_accepted(struct server *s, int fd, const struct sockaddr *peer, socklen_t len) {
+static void server_serve_accepted(struct server *s, int fd, const struct sockaddr *peer, socklen_t len,
+                                  bool inherits_nodelay, bool read_now) {
         struct source *source = NULL;
         int r;
 
@@ -156,7 +159,7 @@ static void server_serve_accepted(struct server *s, int fd, const struct sockadd
                 server_slot_release(s);
                 return;
         }
-        r = connection_create(s, fd, peer, len, source);
+        r = connection_create(s, fd, peer, len, source, inherits_nodelay, read_now);
         if (r < 0)
                 log_errno(r, "cannot set up a connection");
 }
@@ -198,7 +201,7 @@ static void listener_accept(struct listener *l) {
                         l->failed = true;
                         break;
                 }
-                server_serve_accepted(s, fd, (struct sockaddr *) &peer, len);
+                server_serve_accepted(s, fd, (struct sockaddr *) &peer, len, l->nodelay, l->defer_accept);
         }
         server_update_accepting(s);
 }
@@ -235,6 +238,11 @@ void server_connection_gone(struct server *s) {
         server_check_done(s);
 }
 
+void server_add_counts(const struct server *s, uint64_t *bytes, uint64_t *served) {
+        *bytes += atomic_load_explicit(&s->bytes, memory_order_relaxed);
+        *served += atomic_load_explicit(&s->served, memory_order_relaxed);
+}
+
 static void server_close_idle(struct server *s) {
         uint64_t limit = (uint64_t) s->config->idle_timeout_s * 1000;
         struct connection *c;
@@ -260,6 +268,7 @@ static void server_expire_headers(struct server *s) {
 static void server_tick(void *userdata) {
         struct server *s = userdata;
         uint64_t suppressed = ratelimit_flush(&s->stats->conn_errors, s->loop.now_ms);
+        size_t reclaimed;
 
         if (suppressed > 0)
                 log_suppressed(suppressed, "connection errors");
@@ -281,6 +290,10 @@ static void server_tick(void *userdata) {
         }
         server_close_idle(s);
         server_expire_headers(s);
+        /* Quiet pipes go back to the pool; their capacity to --max-memory's count. */
+        reclaimed = pipe_pool_reclaim(&s->pipes, s->loop.now_ms);
+        if (reclaimed > 0)
+                atomic_fetch_sub(&s->stats->ring_bytes, reclaimed * s->pipes.size);
         if (s->draining && s->loop.now_ms >= s->drain_deadline_ms && s->n_connections > 0) {
                 log_warning("drain timeout: closing %zu connections that are still open", s->n_connections);
                 while (!list_empty(&s->idle))
@@ -324,7 +337,7 @@ void server_close_listeners(struct server *s) {
                                         continue;
                                 break;
                         }
-                        server_serve_accepted(s, fd, (struct sockaddr *) &peer, len);
+                        server_serve_accepted(s, fd, (struct sockaddr *) &peer, len, l->nodelay, false);
                 }
                 if (shutdown(l->watch.fd, SHUT_RDWR) < 0)
                         log_errno(-errno, "cannot stop listening on socket %d", l->watch.fd);
@@ -385,7 +398,7 @@ static int server_init_datagrams(struct server *s) {
 }
 
 int server_init(struct server *s, const struct config *c, struct stats *stats,
-                size_t max_connections, const int *fds, size_t n) {
+                size_t max_connections, size_t max_pipes, const int *fds, size_t n) {
         size_t spare;
         int r, efd;
 
@@ -399,6 +412,9 @@ int server_init(struct server *s, const struct config *c, struct stats *stats,
         /* Spare rings are memory too: never more of them than --max-memory. */
         spare = c->max_memory < POOL_SPARE_BYTES ? c->max_memory : POOL_SPARE_BYTES;
         r = buffer_pool_init(&s->pool, c->buffer_size, spare / c->buffer_size);
+        if (r < 0)
+                return r;
+        r = pipe_pool_init(&s->pipes, max_pipes, c->buffer_size);
         if (r < 0)
                 return r;
         s->scratch = malloc(SCRATCH_SIZE);
@@ -422,13 +438,26 @@ int server_init(struct server *s, const struct config *c, struct stats *stats,
                         return type;
                 s->listeners[s->n_listeners] = (struct listener) {
                         .server = s, .socktype = type, .blocking = fd_is_blocking(fds[i]) };
+                if (type == SOCK_STREAM) {
+                        int v = 0;
+                        socklen_t vlen = sizeof v;
+                        /* Only read: a socket systemd passed is not ours to change. */
+                        s->listeners[s->n_listeners].nodelay =
+                                getsockopt(fds[i], IPPROTO_TCP, TCP_NODELAY, &v, &vlen) == 0 && v;
+                        v = 0;
+                        vlen = sizeof v;
+                        s->listeners[s->n_listeners].defer_accept =
+                                getsockopt(fds[i], IPPROTO_TCP, TCP_DEFER_ACCEPT, &v, &vlen) == 0 && v;
+                }
                 watch_init(&s->listeners[s->n_listeners].watch, fds[i], listener_dispatch);
                 s->n_listeners++;
         }
         r = server_init_datagrams(s);
         if (r < 0)
                 return r;
-        loop_set_tick(&s->loop, TICK_MS, server_tick, s);
+        r = loop_set_tick(&s->loop, TICK_MS, server_tick, s);
+        if (r < 0)
+                return r;
         server_watch_listeners(s, SOCK_DGRAM, true);
         server_update_accepting(s);
         return 0;
@@ -453,8 +482,9 @@ void server_finish(struct server *s) {
         if (s->stop_watch.fd >= 0)
                 close(s->stop_watch.fd);
         buffer_pool_finish(&s->pool);
+        pipe_pool_finish(&s->pipes);
         loop_finish(&s->loop);
-        *s = (struct server) { .stop_watch.fd = -1, .loop.epfd = -1 };
+        *s = (struct server) { .stop_watch.fd = -1, .loop.epfd = -1, .loop.tick_watch.fd = -1 };
 }
 
 int server_adopt(struct server *s, int fd) {
@@ -465,7 +495,7 @@ int server_adopt(struct server *s, int fd) {
                 len = 0;
         /* The one client of an Accept=yes or inetd nowait instance: no limit to check. */
         atomic_fetch_add_explicit(&s->stats->connections, 1, memory_order_relaxed);
-        return connection_create(s, fd, len ? (struct sockaddr *) &peer : NULL, len, NULL);
+        return connection_create(s, fd, len ? (struct sockaddr *) &peer : NULL, len, NULL, false, false);
 }
 
 int server_run(struct server *s) {

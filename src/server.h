@@ -15,6 +15,7 @@
 #include "loop.h"
 #include "options.h"
 #include "sources.h"
+#include "splice.h"
 #include "stats.h"
 
 /* What a connection without a ring (--max-memory spent) echoes per peek. */
@@ -26,6 +27,8 @@ struct listener {
         int socktype;                           /* SOCK_STREAM or SOCK_DGRAM */
         bool failed;                            /* accept failed for good: not watched again */
         bool blocking;                          /* passed without O_NONBLOCK, which is not ours to set */
+        bool nodelay;                           /* has TCP_NODELAY: accepted sockets inherit it */
+        bool defer_accept;                      /* has TCP_DEFER_ACCEPT: a client's first bytes come with it */
 };
 
 struct server {
@@ -33,6 +36,7 @@ struct server {
         struct stats *stats;
         struct loop loop;
         struct buffer_pool pool;
+        struct pipe_pool pipes;                 /* for bulk connections (splice.h) */
         struct listener *listeners;
         size_t n_listeners;
         struct list idle;                       /* connections, least recently active first */
@@ -47,19 +51,22 @@ struct server {
         struct sources *per_source;             /* shared, locked; NULL: no --max-per-source */
         struct datagram *udp;                   /* the datagram sockets' state, if it has any */
         struct watch stop_watch;                /* eventfd: server_request_stop() from another thread */
+        /* Counted by this server's thread alone, with a relaxed load and store (no locked
+         * instruction per message); server_add_counts() sums them for STATUS=. */
+        atomic_uint_fast64_t bytes, served;
         void (*tick_hook)(struct server *s);    /* the main worker's periodic work */
         void *hook_userdata;                    /* for tick_hook; echod.c keeps its context here */
 };
 
 /* Prepares s to watch fds[0..n), listening stream or datagram sockets that stay owned by the
- * caller. They may be in blocking mode (systemd passes them so unless NonBlocking=yes): a
+ * caller, with at most max_pipes pipes (two fds each) for splicing bulk connections. They may be in blocking mode (systemd passes them so unless NonBlocking=yes): a
  * blocking listener is only accepted on after poll() says a client waits, so only one server
  * may watch it. Datagram sockets are echoed on (datagram.h) whether or not accepting is paused;
  * give them to one server only, since each server keeps its own rates. max_connections is the
  * limit for every server sharing stats, together. Returns 0 or -errno; call server_finish()
  * either way. */
 int server_init(struct server *s, const struct config *c, struct stats *stats,
-                size_t max_connections, const int *fds, size_t n);
+                size_t max_connections, size_t max_pipes, const int *fds, size_t n);
 
 /* Closes every connection and frees everything server_init() made; accepts a server whose
  * server_init() failed part way, or one already finished (not a merely zeroed one: fd 0). */
@@ -105,3 +112,16 @@ int server_source_take(struct server *s, const struct sockaddr *peer, socklen_t 
 
 /* Called by connection_destroy(): the connection was unlinked and its fd closed. */
 void server_connection_gone(struct server *s);
+
+/* Called by connections: n bytes echoed; one connection accepted or adopted. */
+static inline void server_count_bytes(struct server *s, uint64_t n) {
+        atomic_store_explicit(&s->bytes, atomic_load_explicit(&s->bytes, memory_order_relaxed) + n,
+                              memory_order_relaxed);
+}
+static inline void server_count_served(struct server *s) {
+        atomic_store_explicit(&s->served, atomic_load_explicit(&s->served, memory_order_relaxed) + 1,
+                              memory_order_relaxed);
+}
+
+/* Adds what s counted to *bytes and *served; safe from any thread. */
+void server_add_counts(const struct server *s, uint64_t *bytes, uint64_t *served);

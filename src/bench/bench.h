@@ -44,6 +44,11 @@ struct bench_config {
         bool progress;
 };
 
+/* The quantiles of the ping-pong latency distribution that --json reports (its CDF):
+ * every percent, then 99.5, 99.9 and 99.99 %. */
+#define BENCH_CDF_POINTS 102
+extern const double bench_cdf_q[BENCH_CDF_POINTS];
+
 struct bench_result {
         double wall_s;
         uint64_t bytes;                 /* bytes that came back and were verified */
@@ -52,6 +57,7 @@ struct bench_result {
         uint64_t differed;              /* of which: a byte came back wrong */
         int first_errno;                /* the first failure's errno, 0 if none or a wrong byte */
         double p50_us, p99_us, p999_us; /* pingpong */
+        double cdf_us[BENCH_CDF_POINTS];  /* pingpong: the latency at each of bench_cdf_q[] */
         uint64_t held;                  /* idle: connections still open after the hold */
         long rss_before_kib, rss_after_kib;  /* idle: the server's VmRSS; -1 unknown */
 };

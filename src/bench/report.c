@@ -53,6 +53,12 @@ void bench_report(const struct bench_config *c, const struct bench_result *r) {
                 print_field(&pr, "p50_us", "latency p50 us", "%.1f", r->p50_us);
                 print_field(&pr, "p99_us", "latency p99 us", "%.1f", r->p99_us);
                 print_field(&pr, "p999_us", "latency p99.9 us", "%.1f", r->p999_us);
+                if (json && r->ok > 0) {
+                        print_field(&pr, "latency_cdf", "", "[");
+                        for (size_t i = 0; i < BENCH_CDF_POINTS; i++)
+                                printf("%s[%g, %.1f]", i ? ", " : "", bench_cdf_q[i], r->cdf_us[i]);
+                        printf("]");
+                }
                 break;
         case MODE_CONNRATE:
                 print_field(&pr, "connections", "connections", "%llu", (unsigned long long) c->count);

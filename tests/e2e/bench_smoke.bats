@@ -1,6 +1,7 @@
 #!/usr/bin/env bats
 # echo-bench against a real echod, every mode at tiny sizes: the output is sane and every byte
-# came back. No timing assertions: speed targets live in bench/run, not in tests. About 5 s.
+# came back; echod's splice path and its fallback; bench/plot.py's figures. No timing
+# assertions: speed targets live in bench/run, not in tests. About 5 s.
 
 load '../helpers/common'
 bats_require_minimum_version 1.5.0
@@ -145,4 +146,48 @@ while True:
         run --separate-stderr "$ECHO_BENCH" -c
         assert_failure 2
         [ "$stderr" = "echo-bench: option '-c' needs a value" ]
+}
+
+@test "stream through echod's splice path, and its fallback to the ring when the pool is empty" {
+        echod_stop
+        # One pipe for three streams: one splices, two keep the ring.
+        ECHOD_SPLICE=on ECHOD_SPLICE_PIPES=1 echod_start "127.0.0.1:$PORT"
+        base=$(find -L "/proc/$ECHOD_PID/fd" -maxdepth 1 -type p | wc -l)
+        bench stream -c 3 -b 4000000
+        assert_all_ok 3
+        # The pool's one pipe (two fds) was made, and no other.
+        [ "$(find -L "/proc/$ECHOD_PID/fd" -maxdepth 1 -type p | wc -l)" -eq $((base + 2)) ]
+        bench pingpong -n 200
+        assert_all_ok 200
+        echod_stop
+}
+
+@test "bench/plot.py draws the three figures as well-formed SVG from measured results" {
+        local sum=$BATS_TEST_TMPDIR/summary.json img=$BATS_TEST_TMPDIR/img
+        bench pingpong -n 300
+        assert_all_ok 300
+        echo "$output" >"$BATS_TEST_TMPDIR/pp.json"
+        bench idle -c 50 --hold 0 --server-pid "$ECHOD_PID"
+        echo "$output" >"$BATS_TEST_TMPDIR/idle.json"
+        "$PY" -c '
+import json, sys
+pp, idle = (json.load(open(f)) for f in sys.argv[1:3])
+json.dump({"refs": {"stream1": "blocking", "pingpong": "epoll"},
+           "names": {"stream1": "stream 1", "pingpong": "pingpong"},
+           "ratios": {"stream1": {"echod": {"median": 0.55, "range": [0.5, 0.62]}},
+                      "pingpong": {"echod": {"median": 0.97, "range": [0.9, 1.05]}}},
+           "targets": [{"mode": "stream1", "ref": "blocking", "limit": 0.6}],
+           "cdf": {"echod": pp["latency_cdf"]},
+           "idle": {"echod": [[0, idle["server_rss_before_kib"]], [idle["held"], idle["server_rss_kib"]]]}},
+          open(sys.argv[3], "w"))' "$BATS_TEST_TMPDIR/pp.json" "$BATS_TEST_TMPDIR/idle.json" "$sum"
+        mkdir "$img"
+        run "$PY" "$ROOT/bench/plot.py" "$sum" "$img"
+        assert_success
+        for f in cpu-ratios pingpong-cdf idle-memory; do
+                "$PY" -c 'import sys, xml.dom.minidom as m; d = m.parse(sys.argv[1]); assert d.documentElement.tagName == "svg"' "$img/$f.svg"
+        done
+        # A bar per ratio, a line per CDF and memory curve.
+        [ "$(grep -c '<rect .*fill="#1f77b4"' "$img/cpu-ratios.svg")" -ge 3 ]  # two bars, one legend
+        grep -q '<polyline' "$img/pingpong-cdf.svg"
+        grep -q '<polyline' "$img/idle-memory.svg"
 }
