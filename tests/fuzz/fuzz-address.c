@@ -40,8 +40,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         assert(strnlen(a.host, sizeof a.host) < sizeof a.host);
         assert(!strchr(a.host, '[') && !strchr(a.host, ']'));
         check_port(a.port);
-        if (a.bracketed)
-                assert(inet_pton(AF_INET6, a.host, &in6) == 1);
+        if (a.bracketed) {
+                /* A scoped address (fe80::1%lo): the address before the '%', a zone after it. */
+                char addr6[ADDRESS_HOST_MAX + 1], *zone;
+
+                snprintf(addr6, sizeof addr6, "%s", a.host);
+                zone = strchr(addr6, '%');
+                if (zone) {
+                        *zone++ = '\0';
+                        assert(*zone);
+                }
+                assert(inet_pton(AF_INET6, addr6, &in6) == 1);
+        }
         else
                 assert(!strchr(a.host, ':'));
 
