@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "budget.h"
 #include "buffer.h"
 #include "datagram.h"
 #include "list.h"
@@ -29,6 +30,7 @@ struct server {
         struct loop loop;
         struct buffer_pool pool;
         struct pipe_pool pipes;                 /* for bulk connections (splice.h) */
+        struct budget budget;                   /* this worker's part of --max-memory */
         struct listeners listen;                /* the sockets it watches, accepting (listener.h) */
         size_t n_listeners;                     /* listen.n, read by connection.c: 0 serves one passed-in client */
         struct list idle;                       /* connections, least recently active first */
