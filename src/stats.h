@@ -8,7 +8,7 @@
 #include <stdint.h>
 
 #include "datagram.h"
-#include "log.h"
+#include "ratelimit.h"
 
 /* Counters shared by every worker, read for STATUS= lines. */
 struct stats {
