@@ -19,8 +19,9 @@
 #include <unistd.h>
 
 #include "address.h"
+#include "connection-header.h"
+#include "connection-storage.h"
 #include "log.h"
-#include "proxy.h"
 #include "pyrepr.h"
 #include "server.h"
 
@@ -28,7 +29,6 @@
 #define TRACE_CHUNK 16
 /* Read-write turns per wakeup at most. */
 #define DISPATCH_ROUNDS 8
-#define REFUSE_NOTICE_INTERVAL_MS 60000
 
 static void connection_log(const struct connection *c, const char *what) {
         char peer[NI_MAXHOST + 64];
@@ -54,64 +54,6 @@ static void connection_log_error(const struct connection *c, int r) {
                 return;
         sockaddr_pytuple((const struct sockaddr *) &c->peer, c->peer_len, peer, sizeof peer);
         log_errno(r, "connection from %s closed on error", peer);
-}
-
-/* Gives c a ring if it has none and --max-memory allows one more, counted for every worker.
- * Returns true when c has a ring. */
-static bool connection_ring_take(struct connection *c) {
-        struct server *s = c->server;
-        size_t size = s->pool.size;
-
-        if (c->buf.data)
-                return true;
-        if (atomic_fetch_add(&s->stats->ring_bytes, size) + size > s->config->max_memory) {
-                atomic_fetch_sub(&s->stats->ring_bytes, size);
-                return false;
-        }
-        if (buffer_pool_attach(&s->pool, &c->buf) < 0) {
-                atomic_fetch_sub(&s->stats->ring_bytes, size);
-                return false;
-        }
-        return true;
-}
-
-static void connection_ring_give(struct connection *c) {
-        struct server *s = c->server;
-
-        if (!c->buf.data)
-                return;
-        buffer_pool_detach(&s->pool, &c->buf);
-        atomic_fetch_sub(&s->stats->ring_bytes, s->pool.size);
-}
-
-/* Lends c a pipe when the pool has one and --max-memory has room for its capacity, counted
- * with the rings' storage. A connection that gets none keeps the ring. */
-static void connection_pipe_take(struct connection *c) {
-        struct server *s = c->server;
-        size_t size = s->pipes.size;
-        int r;
-
-        if (!pipe_pool_can_lend(&s->pipes))
-                return;
-        if (atomic_fetch_add(&s->stats->ring_bytes, size) + size > s->config->max_memory) {
-                atomic_fetch_sub(&s->stats->ring_bytes, size);
-                return;
-        }
-        r = pipe_pool_lend(&s->pipes, &c->pipe, s->loop.now_ms);
-        if (r < 0) {
-                atomic_fetch_sub(&s->stats->ring_bytes, size);
-                /* Out of fds: the ring, and no pipe2() on every wakeup. */
-                c->pipe.wanted = false;
-        }
-}
-
-static void connection_pipe_give(struct connection *c) {
-        struct server *s = c->server;
-
-        if (!splice_pipe_active(&c->pipe))
-                return;
-        pipe_pool_return(&s->pipes, &c->pipe);
-        atomic_fetch_sub(&s->stats->ring_bytes, s->pipes.size);
 }
 
 void connection_destroy(struct connection *c) {
@@ -151,31 +93,6 @@ static void connection_touch(struct connection *c) {
         c->last_active_ms = c->server->loop.now_ms;
         list_remove(&c->idle);
         list_insert_tail(&c->server->idle, &c->idle);
-}
-
-static bool connection_has_room(const struct connection *c) {
-        return splice_pipe_active(&c->pipe) ? splice_pipe_has_room(&c->pipe) : !buffer_is_full(&c->buf);
-}
-
-static bool connection_has_pending(const struct connection *c) {
-        return splice_pipe_active(&c->pipe) ? c->pipe.held > 0 : !buffer_is_empty(&c->buf);
-}
-
-/* connection_read() through the pipe. A socket that cannot splice goes back to the ring. */
-static int connection_splice_in(struct connection *c) {
-        ssize_t n = splice_in(&c->pipe, c->watch.fd, c->server->loop.now_ms);
-
-        if (n == -EINVAL && c->pipe.held == 0) {
-                connection_pipe_give(c);
-                c->pipe.unable = true;
-                c->pipe.wanted = false;
-                return 0;
-        }
-        if (n < 0)
-                return n == -EAGAIN || n == -EINTR ? 0 : (int) n;
-        if (n == 0)
-                c->read_eof = true;
-        return n > 0;
 }
 
 /* Echoes without holding a byte, for when --max-memory is spent: peeks at what the socket
@@ -247,114 +164,8 @@ struct connection *connection_oldest_awaiting(const struct server *s) {
 }
 
 void connection_refuse(struct connection *c, const char *why) {
-        struct stats *st = c->server->stats;
-        uint64_t now = c->server->loop.now_ms, total, last;
-
-        total = atomic_fetch_add(&st->proxy_refused, 1) + 1;
-        last = atomic_load(&st->proxy_noticed_ms);
-        if ((last == 0 || now - last >= REFUSE_NOTICE_INTERVAL_MS) &&
-            atomic_compare_exchange_strong(&st->proxy_noticed_ms, &last, now)) {
-                uint64_t n = total - atomic_exchange(&st->proxy_noticed, total);
-                char peer[NI_MAXHOST + 64];
-
-                sockaddr_pytuple((const struct sockaddr *) &c->peer, c->peer_len, peer, sizeof peer);
-                log_notice("closed %llu connection%s without a valid PROXY header, the latest from %s: %s "
-                           "(at most one such line a minute; STATUS= has the total)",
-                           (unsigned long long) n, n == 1 ? "" : "s", peer, why);
-        }
+        connection_header_refused(c, why);
         connection_destroy(c);
-}
-
-/* The header was read: c joins the idle order, as the client the header names (or, for the
- * balancer's own connections, LOCAL and UNKNOWN, as itself), counted against --max-per-source
- * as that client. Returns 0, or -EDQUOT when the client is at its limit (counted and noticed by
- * server_source_take(); c is to be closed unanswered). */
-static int connection_take_header(struct connection *c, const struct proxy_header *h) {
-        struct server *s = c->server;
-        char via[NI_MAXHOST + 64];
-        int r;
-
-        if (h->local)
-                r = server_source_take(s, (const struct sockaddr *) &c->peer, c->peer_len, &c->source);
-        else
-                r = server_source_take(s, (const struct sockaddr *) &h->source, h->source_len, &c->source);
-        if (r < 0)
-                return -EDQUOT;
-        c->awaiting_header = false;
-        /* From the awaiting list to the idle list's end, whatever connection_touch() would skip. */
-        c->last_active_ms = s->loop.now_ms;
-        list_remove(&c->idle);
-        list_insert_tail(&s->idle, &c->idle);
-        server_count_served(s);
-        if (log_verbosity() >= 1)
-                sockaddr_pytuple((const struct sockaddr *) &c->peer, c->peer_len, via, sizeof via);
-        if (!h->local) {
-                memcpy(&c->peer, &h->source, h->source_len);
-                c->peer_len = h->source_len;
-        }
-        if (log_verbosity() < 1)
-                return 0;
-        if (h->local) {
-                log_info("connection from %s (the balancer's own, PROXY %s)", via, h->version == 1 ? "UNKNOWN" : "LOCAL");
-        } else {
-                char peer[NI_MAXHOST + 64];
-
-                sockaddr_pytuple((const struct sockaddr *) &c->peer, c->peer_len, peer, sizeof peer);
-                log_info("connection from %s via %s", peer, via);
-        }
-        return 0;
-}
-
-/* --proxy-protocol: reads the header and not a byte more (it peeks first), so that what the
- * client sent after it stays in the socket for the echo. Bytes of a header that arrives in
- * pieces are kept in c->header. Returns 1 once the header was taken, 0 to wait for more,
- * -EDQUOT when the client it names is at --max-per-source, or another <0 with *why set when
- * the connection must be refused. */
-static int connection_read_header(struct connection *c, const char **why) {
-        uint8_t buf[PROXY_HEADER_MAX];
-        struct proxy_header h;
-        size_t have = c->header_len, take;
-        ssize_t n;
-        int r;
-
-        if (have > 0)
-                memcpy(buf, c->header, have);
-        n = recv(c->watch.fd, buf + have, sizeof buf - have, MSG_PEEK | MSG_DONTWAIT);
-        if (n < 0) {
-                int err = errno;
-
-                if (err == EAGAIN || err == EINTR)
-                        return 0;
-                *why = strerror(err);
-                return -err;
-        }
-        if (n == 0) {
-                *why = "closed before sending a PROXY header";
-                return -ECONNRESET;
-        }
-        r = proxy_header_parse(buf, have + (size_t) n, &h, why);
-        if (r < 0)
-                return r;
-        /* Only header bytes are taken out of the socket: all of them while more are to come. */
-        take = r > 0 ? (size_t) r - have : (size_t) n;
-        if (recv(c->watch.fd, buf + have, take, MSG_DONTWAIT) != (ssize_t) take) {
-                *why = "the peeked header could not be read";
-                return -EIO;
-        }
-        if (r == 0) {
-                if (!c->header && !(c->header = malloc(PROXY_HEADER_MAX))) {
-                        *why = strerror(ENOMEM);
-                        return -ENOMEM;
-                }
-                memcpy(c->header + have, buf + have, take);
-                c->header_len = (uint16_t) (have + take);
-                return 0;
-        }
-        free(c->header);
-        c->header = NULL;
-        c->header_len = 0;
-        r = connection_take_header(c, &h);
-        return r < 0 ? r : 1;
 }
 
 /* Returns >0 if bytes were read, 0 if none are ready or the peer half-closed, or -errno. */
@@ -444,7 +255,7 @@ static void connection_dispatch(struct watch *w, uint32_t events) {
         if (c->awaiting_header) {
                 const char *why = NULL;
 
-                r = connection_read_header(c, &why);
+                r = connection_header_read(c, &why);
                 if (r == -EDQUOT)
                         connection_destroy(c);
                 else if (r < 0)

@@ -24,6 +24,8 @@
 #define PER_SOURCE_NOTICE_INTERVAL_MS 60000
 /* Spare ring storage kept for reuse, in bytes, whatever the buffer size. */
 #define POOL_SPARE_BYTES (4u << 20)
+/* --max-memory reserved by a worker at a time, in rings (budget.h). */
+#define BUDGET_CHUNK_RINGS 4
 
 /* Watches (or stops watching) the listeners of `socktype`: pausing accept leaves UDP served. */
 static void server_watch_listeners(struct server *s, int socktype, bool on) {
@@ -293,7 +295,7 @@ static void server_tick(void *userdata) {
         /* Quiet pipes go back to the pool; their capacity to --max-memory's count. */
         reclaimed = pipe_pool_reclaim(&s->pipes, s->loop.now_ms);
         if (reclaimed > 0)
-                atomic_fetch_sub(&s->stats->ring_bytes, reclaimed * s->pipes.size);
+                budget_give(&s->budget, reclaimed * s->pipes.size);
         if (s->draining && s->loop.now_ms >= s->drain_deadline_ms && s->n_connections > 0) {
                 log_warning("drain timeout: closing %zu connections that are still open", s->n_connections);
                 while (!list_empty(&s->idle))
@@ -406,6 +408,7 @@ int server_init(struct server *s, const struct config *c, struct stats *stats,
         watch_init(&s->stop_watch, -1, server_stop_dispatch);
         list_init(&s->idle);
         list_init(&s->awaiting);
+        budget_init(&s->budget, &stats->memory, c->max_memory, BUDGET_CHUNK_RINGS * c->buffer_size);
         r = loop_init(&s->loop);
         if (r < 0)
                 return r;
@@ -483,6 +486,7 @@ void server_finish(struct server *s) {
                 close(s->stop_watch.fd);
         buffer_pool_finish(&s->pool);
         pipe_pool_finish(&s->pipes);
+        budget_finish(&s->budget);
         loop_finish(&s->loop);
         *s = (struct server) { .stop_watch.fd = -1, .loop.epfd = -1, .loop.tick_watch.fd = -1 };
 }

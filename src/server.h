@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "budget.h"
 #include "buffer.h"
 #include "datagram.h"
 #include "list.h"
@@ -37,6 +38,7 @@ struct server {
         struct loop loop;
         struct buffer_pool pool;
         struct pipe_pool pipes;                 /* for bulk connections (splice.h) */
+        struct budget budget;                   /* this worker's part of --max-memory */
         struct listener *listeners;
         size_t n_listeners;
         struct list idle;                       /* connections, least recently active first */

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "budget.h"
 #include "datagram.h"
 #include "ratelimit.h"
 
@@ -25,8 +26,8 @@ struct stats {
         struct ratelimit conn_errors;           /* "connection ... closed on error" lines */
         atomic_uint_fast64_t per_source_refused;        /* closed at accept: --max-per-source */
         atomic_uint_fast64_t per_source_noticed_ms;     /* the notice, at most once a minute */
-        /* Ring storage held by every connection (--max-memory). */
-        atomic_size_t ring_bytes;
+        /* --max-memory: the rings and pipes of every connection, with the workers' reserves. */
+        struct budget_total memory;
         /* --proxy-protocol: connections closed unanswered for want of a valid header, and the
          * notice about them, at most once a minute (the count when it was last given). */
         atomic_uint_fast64_t proxy_refused;
