@@ -15,6 +15,7 @@
 
 #include "activation.h"
 #include "log.h"
+#include "log-queue.h"
 #include "options.h"
 #include "server.h"
 #include "sockets.h"
@@ -323,13 +324,13 @@ int main(int argc, char **argv) {
         struct context ctx = { .signal_watch.fd = -1, .sockets = SOCKETS_INIT };
         int r, status;
 
-        log_setup(log_target_for(argv_has_inetd(argc, argv)), 0);
+        log_setup("echod", log_target_for(argv_has_inetd(argc, argv)), 0);
         r = config_parse(&ctx.config, argc, argv);
         if (r <= 0) {
                 status = r < 0 ? EXIT_USAGE : EXIT_OK;
                 goto finish;
         }
-        log_setup(log_target_for(ctx.config.inetd), ctx.config.verbosity);
+        log_setup("echod", log_target_for(ctx.config.inetd), ctx.config.verbosity);
         log_hold();
 
         status = sockets_get(&ctx.sockets, &ctx.config);

@@ -9,7 +9,7 @@
 
 #include "budget.h"
 #include "datagram.h"
-#include "log.h"
+#include "ratelimit.h"
 
 /* Counters shared by every worker, read for STATUS= lines. */
 struct stats {

@@ -8,7 +8,6 @@
 #include <string.h>
 
 #include "clock.h"
-#include "line.h"
 
 static const char *const mode_names[] = {
         [MODE_STREAM] = "stream",
@@ -29,18 +28,6 @@ int bench_mode_parse(const char *s, enum bench_mode *ret) {
                         return 0;
                 }
         return -EINVAL;
-}
-
-void bench_error(const char *fmt, ...) {
-        char raw[2048], line[2048];
-        va_list ap;
-
-        va_start(ap, fmt);
-        vsnprintf(raw, sizeof raw, fmt, ap);
-        va_end(ap);
-        line_defuse(line, sizeof line, raw);
-        fflush(stdout);
-        fprintf(stderr, "echo-bench: %s\n", line);
 }
 
 const char *bench_strerror(int e) {

@@ -1,6 +1,6 @@
 /* bench.h - what echo-bench's modes and its main() share (bench.c): the run's settings, the
- * byte pattern every mode sends and checks, the result each mode fills in, and the error and
- * progress lines. Nothing here knows a mode. */
+ * byte pattern every mode sends and checks, the result each mode fills in, and the progress
+ * lines; error lines go through the shared logger (log.h). Nothing here knows a mode. */
 #pragma once
 
 #include <errno.h>
@@ -91,10 +91,6 @@ bool bench_source(const struct addrinfo *target, uint64_t index, struct sockaddr
 
 /* strerror(), except that BENCH_ECLOSED reads as what it means here. */
 const char *bench_strerror(int e);
-
-/* Prints "echo-bench: <message>" on stderr, as one line: control characters in the message
- * (from argv, or from the network) are shown as '?'. */
-void bench_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Prints the result: a table, or with c->json one JSON object, on stdout. */
 void bench_report(const struct bench_config *c, const struct bench_result *r);

@@ -10,6 +10,7 @@
 
 #include "bench.h"
 #include "connect.h"
+#include "log.h"
 #include "modes.h"
 #include "usage.h"
 
@@ -81,7 +82,7 @@ static int parse_number(const char *name, const char *s, unsigned long long min,
         unsigned long long v;
 
         if (usage_number(name, s, min, max, &v, line) < 0) {
-                bench_error("%s", line);
+                log_error("%s", line);
                 return -EINVAL;
         }
         *ret = v;
@@ -138,7 +139,7 @@ static int parse_option(struct bench_config *c, int opt, int argc, char **argv, 
                 return 0;
         default:
                 usage_refused("echo-bench", options, opt, argv[optind - 1], optopt, line);
-                bench_error("%s", line);
+                log_error("%s", line);
                 return -EINVAL;
         }
 }
@@ -184,11 +185,11 @@ static int bench_parse(struct bench_config *c, int argc, char **argv) {
                         return r;
         }
         if (argc - optind != 3) {
-                bench_error("expected MODE HOST PORT (see echo-bench --help)");
+                log_error("expected MODE HOST PORT (see echo-bench --help)");
                 return -EINVAL;
         }
         if (bench_mode_parse(argv[optind], &c->mode) < 0) {
-                bench_error("unknown mode '%s' (stream, pingpong, concurrent, connrate or idle)", argv[optind]);
+                log_error("unknown mode '%s' (stream, pingpong, concurrent, connrate or idle)", argv[optind]);
                 return -EINVAL;
         }
         c->host = argv[optind + 1];
@@ -196,11 +197,11 @@ static int bench_parse(struct bench_config *c, int argc, char **argv) {
         c->progress = !quiet && (progress || isatty(STDERR_FILENO));
         apply_defaults(c);
         if (c->procs > 1 && c->mode != MODE_CONCURRENT && c->mode != MODE_IDLE) {
-                bench_error("--procs applies to concurrent and idle only");
+                log_error("--procs applies to concurrent and idle only");
                 return -EINVAL;
         }
         if (c->procs > 1 && c->procs > c->connections) {
-                bench_error("--procs %u is more than --connections %llu", c->procs,
+                log_error("--procs %u is more than --connections %llu", c->procs,
                             (unsigned long long) c->connections);
                 return -EINVAL;
         }
@@ -214,18 +215,19 @@ int main(int argc, char **argv) {
         struct pattern p = { 0 };
         int status;
 
+        log_setup("echo-bench", LOG_TARGET_PLAIN, 0);
         status = bench_parse(&c, argc, argv);
         if (status <= 0)
                 return status < 0 ? BENCH_USAGE : BENCH_OK;
         signal(SIGPIPE, SIG_IGN);
         status = connect_resolve(c.host, c.port, &ai);
         if (status != 0) {
-                bench_error("cannot resolve %s port %s: %s", c.host, c.port, gai_strerror(status));
+                log_error("cannot resolve %s port %s: %s", c.host, c.port, gai_strerror(status));
                 return status == EAI_SERVICE ? BENCH_USAGE : BENCH_CONNECT;
         }
         c.target = ai;
         if (pattern_init(&p) < 0) {
-                bench_error("out of memory");
+                log_error("out of memory");
                 freeaddrinfo(ai);
                 return BENCH_LOCAL;
         }
@@ -244,9 +246,9 @@ int main(int argc, char **argv) {
         if (status == BENCH_OK || status == BENCH_FAILED) {
                 if (r.ok == 0 && r.failed > 0 && c.mode != MODE_PINGPONG) {
                         if (r.first_errno)
-                                bench_error("no connection succeeded: %s", bench_strerror(r.first_errno));
+                                log_error("no connection succeeded: %s", bench_strerror(r.first_errno));
                         else
-                                bench_error("no connection came back intact");
+                                log_error("no connection came back intact");
                 }
                 bench_report(&c, &r);
                 if (r.failed > 0 && status == BENCH_OK)

@@ -12,6 +12,7 @@
 
 #include "bench.h"
 #include "clock.h"
+#include "log.h"
 #include "engine.h"
 #include "modes.h"
 
@@ -46,7 +47,7 @@ static int run_share(const struct bench_config *c, const struct pattern *p, stru
         int err = engine_init(e, c, p, r, first, total);
 
         if (err < 0) {
-                bench_error("cannot set up %llu connections: %s", (unsigned long long) total, strerror(-err));
+                log_error("cannot set up %llu connections: %s", (unsigned long long) total, strerror(-err));
                 return BENCH_LOCAL;
         }
         engine_run(e, deadline);
@@ -127,13 +128,13 @@ static int procs_start(const struct bench_config *c, const struct pattern *p, ui
                 int rep[2];
 
                 if (pipe2(rep, O_CLOEXEC) < 0) {
-                        bench_error("cannot create a pipe: %s", strerror(errno));
+                        log_error("cannot create a pipe: %s", strerror(errno));
                         return BENCH_LOCAL;
                 }
                 fflush(NULL);
                 pids[*n] = fork();
                 if (pids[*n] < 0) {
-                        bench_error("cannot start a client process: %s", strerror(errno));
+                        log_error("cannot start a client process: %s", strerror(errno));
                         close(rep[0]);
                         close(rep[1]);
                         return BENCH_LOCAL;
@@ -161,7 +162,7 @@ static int many_in_procs(const struct bench_config *c, const struct pattern *p, 
         unsigned n = 0;
 
         if (pipe2(go, O_CLOEXEC) < 0) {
-                bench_error("cannot create a pipe: %s", strerror(errno));
+                log_error("cannot create a pipe: %s", strerror(errno));
                 return BENCH_LOCAL;
         }
         status = procs_start(c, p, total, deadline, go, pids, reports, &n);
@@ -193,7 +194,7 @@ static int many_in_procs(const struct bench_config *c, const struct pattern *p, 
                         status = BENCH_LOCAL;
         }
         if (status == BENCH_LOCAL)
-                bench_error("a client process failed");
+                log_error("a client process failed");
         return status;
 }
 

@@ -13,6 +13,7 @@
 
 #include "bench.h"
 #include "clock.h"
+#include "log.h"
 #include "connect.h"
 #include "modes.h"
 
@@ -119,7 +120,7 @@ static int stream_start(struct stream_conn *conns, uint64_t n) {
                         conns[i].sender_started = e == 0;
                 }
                 if (e != 0) {
-                        bench_error("cannot start threads: %s", strerror(e));
+                        log_error("cannot start threads: %s", strerror(e));
                         for (uint64_t j = 0; j <= i; j++)
                                 shutdown(conns[j].fd, SHUT_RDWR);
                         return BENCH_LOCAL;
@@ -185,7 +186,7 @@ int bench_stream(const struct bench_config *c, const struct pattern *p, struct b
 
         conns = calloc(n, sizeof *conns);
         if (!conns) {
-                bench_error("out of memory");
+                log_error("out of memory");
                 return BENCH_LOCAL;
         }
         for (uint64_t i = 0; i < n; i++)
@@ -193,7 +194,7 @@ int bench_stream(const struct bench_config *c, const struct pattern *p, struct b
         for (uint64_t i = 0; i < n; i++) {
                 int fd = connect_blocking(c);
                 if (fd < 0) {
-                        bench_error("cannot connect to %s port %s: %s", c->host, c->port, strerror(-fd));
+                        log_error("cannot connect to %s port %s: %s", c->host, c->port, strerror(-fd));
                         status = fd == -EMFILE || fd == -ENFILE || fd == -ENOMEM ? BENCH_LOCAL : BENCH_CONNECT;
                         goto out;
                 }
@@ -279,13 +280,13 @@ int bench_pingpong(const struct bench_config *c, const struct pattern *p, struct
         lat = calloc(c->count, sizeof *lat);
         buf = malloc(c->size);
         if (!lat || !buf) {
-                bench_error("out of memory");
+                log_error("out of memory");
                 status = BENCH_LOCAL;
                 goto out;
         }
         fd = connect_blocking(c);
         if (fd < 0) {
-                bench_error("cannot connect to %s port %s: %s", c->host, c->port, strerror(-fd));
+                log_error("cannot connect to %s port %s: %s", c->host, c->port, strerror(-fd));
                 status = fd == -EMFILE || fd == -ENFILE ? BENCH_LOCAL : BENCH_CONNECT;
                 goto out;
         }

@@ -1,5 +1,5 @@
-/* client.h - what the parts of echo-client share: its options, its exit statuses, error lines,
- * the clock, and the addresses it talks to. */
+/* client.h - what the parts of echo-client share: its options, its exit statuses, the clock,
+ * and the addresses it talks to (target.c). Error lines go through the shared logger (log.h). */
 #pragma once
 
 #include <netdb.h>
@@ -63,19 +63,13 @@ struct target {
  * usage error, already reported. */
 int client_parse_args(struct client_config *c, int argc, char **argv);
 
-/* Prints "echo-client: MESSAGE" on stderr as one line (control characters shown as '?'). */
-void fail_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-/* strerror(err) with a lower-case first letter, for the middle of a sentence. */
-const char *reason(int err);
-
 /* The shared monotonic clock, signed: deadlines are compared and subtracted. */
 static inline int64_t now_ns(void) {
         return (int64_t) clock_now_ns();
 }
 
-/* Resolves c's host and port for socktype into *t. Returns 0, or an exit status after printing
- * the one error line. */
+/* Resolves c's host and port for socktype into *t, each address once. Returns 0, or an exit
+ * status after printing the one error line. */
 int target_resolve(const struct client_config *c, int socktype, struct target *t);
 
 /* Frees what target_resolve() allocated; safe on a zeroed target. */

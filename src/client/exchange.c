@@ -13,6 +13,7 @@
 
 #include "client.h"
 #include "connect.h"
+#include "log.h"
 #include "pyrepr.h"
 
 #define SEED_CHUNK 16
@@ -113,7 +114,7 @@ static int half_close_step(struct exchange *x) {
         if (x->w.total_received < x->w.total_sent && quiet < GRACE_MS)
                 return (int) (GRACE_MS - quiet < left ? GRACE_MS - quiet : left);
         if (shutdown(x->fd, SHUT_WR) < 0) {
-                fail_line("cannot half-close the connection: %s", reason(errno));
+                log_errno(-errno, "cannot half-close the connection");
                 return -1;
         }
         x->shut = true;
@@ -125,7 +126,7 @@ static int exchange_send(struct exchange *x) {
         ssize_t n = send(x->fd, w->data + w->sent, w->filled - w->sent, MSG_NOSIGNAL);
 
         if (n < 0 && errno != EAGAIN && errno != EINTR) {
-                fail_line("send failed after %llu bytes: %s", (unsigned long long) w->total_sent, reason(errno));
+                log_errno(-errno, "send failed after %llu bytes", (unsigned long long) w->total_sent);
                 return EXIT_BROKEN;
         }
         if (n > 0) {
@@ -142,11 +143,11 @@ static int server_closed(const struct exchange *x) {
         if (x->shut && w->total_received == w->total_sent)
                 return EXIT_INTACT;
         if (!x->shut)
-                fail_line("server closed the connection after echoing %llu of %llu bytes, before echo-client "
+                log_error("server closed the connection after echoing %llu of %llu bytes, before echo-client "
                           "half-closed: it ended the exchange itself (a limit or a fault on its side)",
                           (unsigned long long) w->total_received, (unsigned long long) w->total_sent);
         else
-                fail_line("server closed the connection after echoing %llu of %llu bytes, once echo-client "
+                log_error("server closed the connection after echoing %llu of %llu bytes, once echo-client "
                           "half-closed: it drops what it has not echoed at the end of input (as ncat "
                           "--sh-exec can); try the probe (-c 1 -W SEC), which waits for the whole echo",
                           (unsigned long long) w->total_received, (unsigned long long) w->total_sent);
@@ -163,8 +164,7 @@ static int exchange_receive(struct exchange *x) {
         if (n < 0 && (errno == EAGAIN || errno == EINTR))
                 return -1;
         if (n < 0) {
-                fail_line("receive failed after %llu bytes: %s",
-                          (unsigned long long) x->w.total_received, reason(errno));
+                log_errno(-errno, "receive failed after %llu bytes", (unsigned long long) x->w.total_received);
                 return EXIT_BROKEN;
         }
         if (n == 0)
@@ -177,7 +177,7 @@ static int exchange_receive(struct exchange *x) {
         }
         bad = window_verify(&x->w, buf, (size_t) n);
         if (bad) {
-                fail_line("echo differs from what was sent at byte %llu", (unsigned long long) bad);
+                log_error("echo differs from what was sent at byte %llu", (unsigned long long) bad);
                 return EXIT_DIFFERS;
         }
         return -1;
@@ -208,14 +208,14 @@ static int exchange_run(struct exchange *x) {
                 if (r < 0 && errno == EINTR)
                         continue;
                 if (r < 0) {
-                        fail_line("poll: %s", reason(errno));
+                        log_errno(-errno, "poll");
                         return EXIT_BROKEN;
                 }
                 if (r == 0) {
                         progress_show(x, false);
                         if ((now_ns() - x->last_event_ns) / 1000000 < x->c->timeout_ms)
                                 continue;       /* only the grace or the progress period ran out */
-                        fail_line("no progress for %d s: %llu of %llu bytes came back", x->c->timeout_ms / 1000,
+                        log_error("no progress for %d s: %llu of %llu bytes came back", x->c->timeout_ms / 1000,
                                   (unsigned long long) w->total_received, (unsigned long long) w->total_sent);
                         return EXIT_BROKEN;
                 }
@@ -223,7 +223,7 @@ static int exchange_run(struct exchange *x) {
                 if (p[1].revents) {
                         r = window_fill(w);
                         if (r < 0) {
-                                fail_line("cannot read %s: %s", x->c->file, reason(-r));
+                                log_errno(r, "cannot read %s", x->c->file);
                                 return EXIT_INPUT;
                         }
                 }
@@ -247,17 +247,17 @@ static int input_open(const struct client_config *c, struct window *w) {
         }
         w->input_fd = strcmp(c->file, "-") == 0 ? STDIN_FILENO : open(c->file, O_RDONLY | O_CLOEXEC);
         if (w->input_fd < 0) {
-                fail_line("cannot open %s: %s", c->file, reason(errno));
+                log_errno(-errno, "cannot open %s", c->file);
                 return EXIT_INPUT;
         }
         /* Found out now rather than by the first read, after connecting. */
         if (fstat(w->input_fd, &st) == 0 && S_ISDIR(st.st_mode)) {
-                fail_line("cannot read %s: %s", c->file, reason(EISDIR));
+                log_errno(-EISDIR, "cannot read %s", c->file);
                 return EXIT_INPUT;
         }
         w->data = malloc(WINDOW);
         if (!w->data) {
-                fail_line("out of memory");
+                log_error("out of memory");
                 return EXIT_BROKEN;
         }
         w->cap = WINDOW;
@@ -280,6 +280,7 @@ static int exchange_connect(const struct client_config *c, const struct target *
 
         for (size_t i = 0; i < t->n; i++) {
                 struct addrinfo one = *t->addrs[i].ai;
+                char reason[LOG_REASON_MAX];
                 int fd;
 
                 one.ai_next = NULL;     /* this address alone, to say why it failed */
@@ -289,12 +290,12 @@ static int exchange_connect(const struct client_config *c, const struct target *
                         return fd;
                 }
                 if (t->n == 1 && strcmp(t->addrs[0].name, c->host) == 0)
-                        snprintf(why, sizeof why, "%s", reason(-fd));
+                        log_reason(fd, why, sizeof why);
                 else if (len < sizeof why)
                         len += (size_t) snprintf(why + len, sizeof why - len, "%s%s: %s", i ? "; " : "",
-                                                 t->addrs[i].name, reason(-fd));
+                                                 t->addrs[i].name, log_reason(fd, reason, sizeof reason));
         }
-        fail_line("cannot connect to %s port %s: %s", c->host, c->port, t->n ? why : "no address");
+        log_error("cannot connect to %s port %s: %s", c->host, c->port, t->n ? why : "no address");
         return -1;
 }
 
@@ -307,7 +308,7 @@ static int print_sending(const struct client_config *c, const struct window *w) 
         }
         repr = malloc(PYREPR_SIZE(w->filled));
         if (!repr) {
-                fail_line("out of memory");
+                log_error("out of memory");
                 return EXIT_BROKEN;
         }
         pyrepr(repr, w->data, w->filled);

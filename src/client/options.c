@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 
 #include "client.h"
+#include "log.h"
 #include "number.h"
 #include "usage.h"
 
@@ -67,7 +68,7 @@ static int parse_ms(const char *s, int64_t min, int64_t max, int64_t *ret) {
 
 /* The line usage_number() writes, for values that are not whole numbers. */
 static int bad_value(const char *option, const char *value, const char *expected) {
-        fail_line("invalid value for %s: '%s' (expected %s)", option, value, expected);
+        log_error("invalid value for %s: '%s' (expected %s)", option, value, expected);
         return -EINVAL;
 }
 
@@ -76,7 +77,7 @@ static int number_option(const char *name, const char *value, unsigned long long
         char line[USAGE_LINE_MAX];
 
         if (usage_number(name, value, min, max, ret, line) < 0) {
-                fail_line("%s", line);
+                log_error("%s", line);
                 return -EINVAL;
         }
         return 0;
@@ -121,7 +122,7 @@ static int parse_probe_option(struct client_config *c, int opt, const char *arg)
         case '4':
         case '6':
                 if (c->family != AF_UNSPEC && c->family != (opt == '4' ? AF_INET : AF_INET6)) {
-                        fail_line("-4 and -6 cannot be used together");
+                        log_error("-4 and -6 cannot be used together");
                         return -EINVAL;
                 }
                 c->family = opt == '4' ? AF_INET : AF_INET6;
@@ -139,20 +140,20 @@ static int parse_target(struct client_config *c, int argc, char **argv) {
         const char *why;
 
         if (argc > 2) {
-                fail_line("too many arguments: '%s' (expected [HOST [PORT]] or ADDRESS)", argv[2]);
+                log_error("too many arguments: '%s' (expected [HOST [PORT]] or ADDRESS)", argv[2]);
                 return -EINVAL;
         }
         if (argc >= 1 && !*argv[0]) {
-                fail_line("empty host name");
+                log_error("empty host name");
                 return -EINVAL;
         }
         if (argc == 1) {
                 if (address_parse(argv[0], c->port, &c->address, &why) < 0) {
-                        fail_line("invalid address '%s': %s", argv[0], why);
+                        log_error("invalid address '%s': %s", argv[0], why);
                         return -EINVAL;
                 }
                 if (!c->address.host[0]) {
-                        fail_line("invalid address '%s': no host to connect to", argv[0]);
+                        log_error("invalid address '%s': no host to connect to", argv[0]);
                         return -EINVAL;
                 }
                 c->host = c->address.host;
@@ -165,7 +166,7 @@ static int parse_target(struct client_config *c, int argc, char **argv) {
         }
         if (c->port[0] >= '0' && c->port[0] <= '9' ? parse_unsigned(c->port, 1, 65535, &v) < 0
                                                    : !service_name_valid(c->port)) {
-                fail_line("invalid port '%s': must be a number from 1 to 65535 or a service name", c->port);
+                log_error("invalid port '%s': must be a number from 1 to 65535 or a service name", c->port);
                 return -EINVAL;
         }
         return 0;
@@ -174,29 +175,29 @@ static int parse_target(struct client_config *c, int argc, char **argv) {
 /* Options that make sense together. */
 static int check_combination(struct client_config *c, bool timeout_given) {
         if (c->message && c->file) {
-                fail_line("-m and -f cannot be used together");
+                log_error("-m and -f cannot be used together");
                 return -EINVAL;
         }
         if (!c->probe)
                 return 0;
         if (c->message || c->file) {
-                fail_line("%s sends one exchange and cannot be used with the probe's options", c->file ? "-f" : "-m");
+                log_error("%s sends one exchange and cannot be used with the probe's options", c->file ? "-f" : "-m");
                 return -EINVAL;
         }
         if (c->info) {
-                fail_line("-i is --info (the seed's create_connection client), not ping's interval: use --interval SEC");
+                log_error("-i is --info (the seed's create_connection client), not ping's interval: use --interval SEC");
                 return -EINVAL;
         }
         if (timeout_given) {
-                fail_line("--timeout is for one exchange: give probes their time with -W/--wait");
+                log_error("--timeout is for one exchange: give probes their time with -W/--wait");
                 return -EINVAL;
         }
         if (c->quiet && c->json) {
-                fail_line("-q prints nothing and --json prints one object: choose one");
+                log_error("-q prints nothing and --json prints one object: choose one");
                 return -EINVAL;
         }
         if (c->keep && c->udp) {
-                fail_line("--keep is for TCP probes: UDP probes need no connection");
+                log_error("--keep is for TCP probes: UDP probes need no connection");
                 return -EINVAL;
         }
         return 0;
@@ -263,7 +264,7 @@ int client_parse_args(struct client_config *c, int argc, char **argv) {
                         return 0;
                 default:
                         usage_refused("echo-client", options, opt, argv[optind - 1], optopt, line);
-                        fail_line("%s", line);
+                        log_error("%s", line);
                         return -EINVAL;
                 }
         }

@@ -14,6 +14,7 @@
 
 #include "client.h"
 #include "connect.h"
+#include "log.h"
 #include "report.h"
 
 #define LATE_PROBES 64          /* UDP: an echo of one of these earlier probes is late, not wrong */
@@ -84,7 +85,9 @@ static int socket_error(int fd) {
         return -err;
 }
 
-static const char *err_word(int err, bool udp) {
+/* The word for errno err (positive) in a probe's line, as ping would say it, or its reason in
+ * buf[size]. */
+static const char *err_word(int err, bool udp, char *buf, size_t size) {
         switch (err) {
         case ECONNREFUSED:
                 return udp ? "port unreachable" : "refused";
@@ -94,7 +97,7 @@ static const char *err_word(int err, bool udp) {
         case ETIMEDOUT:
                 return "timeout";
         default:
-                return reason(err);
+                return log_reason(err, buf, size);
         }
 }
 
@@ -111,10 +114,17 @@ static int probe_failed(struct probe_result *res, enum probe_outcome o, const ch
         return 0;
 }
 
+/* Marks res as lost for errno err (positive; ETIMEDOUT for no answer in time). Returns 0. */
+static int probe_lost(struct probe_result *res, int err, bool udp) {
+        char buf[LOG_REASON_MAX];
+
+        return probe_failed(res, PROBE_LOST, "%s", err_word(err, udp, buf, sizeof buf));
+}
+
 /* Connects, trying the address that answered last first, then the others, until deadline_ns.
  * Returns the fd, -1 when no address took the connection (res says why), or -EINTR. */
 static int tcp_connect(struct probe *p, struct probe_result *res, int64_t deadline_ns) {
-        char why[sizeof res->reason] = "";
+        char why[sizeof res->reason] = "", buf[LOG_REASON_MAX];
         size_t len = 0;
         int r = -ETIMEDOUT;
 
@@ -139,11 +149,11 @@ static int tcp_connect(struct probe *p, struct probe_result *res, int64_t deadli
                 }
                 if (len < sizeof why)
                         len += (size_t) snprintf(why + len, sizeof why - len, "%s%s %s", k ? ", " : "",
-                                                 p->t.addrs[i].name, err_word(-r, false));
+                                                 p->t.addrs[i].name, err_word(-r, false, buf, sizeof buf));
         }
         /* One address: the line names it, and the reason alone follows. */
         res->addr = p->t.n == 1 ? 0 : SIZE_MAX;
-        probe_failed(res, PROBE_LOST, "%s", p->t.n == 1 ? err_word(-r, false) : why[0] ? why : "timeout");
+        probe_failed(res, PROBE_LOST, "%s", p->t.n == 1 ? err_word(-r, false, buf, sizeof buf) : why[0] ? why : "timeout");
         return -1;
 }
 
@@ -172,11 +182,11 @@ static int tcp_echo(struct probe *p, int fd, struct probe_result *res, int64_t d
                 if (r == 0 && got)
                         return probe_failed(res, PROBE_LOST, "timeout after %zu of %zu bytes", got, n);
                 if (r <= 0)
-                        return probe_failed(res, PROBE_LOST, "%s", r ? err_word(-r, false) : "timeout");
+                        return probe_lost(res, r ? -r : ETIMEDOUT, false);
                 if ((r & POLLOUT) && sent < n) {
                         k = send(fd, p->payload + sent, n - sent, MSG_NOSIGNAL);
                         if (k < 0 && errno != EAGAIN && errno != EINTR)
-                                return probe_failed(res, PROBE_LOST, "%s", err_word(errno, false));
+                                return probe_lost(res, errno, false);
                         sent += k > 0 ? (size_t) k : 0;
                 }
                 if (!(r & (POLLIN | POLLHUP | POLLERR)))
@@ -185,7 +195,7 @@ static int tcp_echo(struct probe *p, int fd, struct probe_result *res, int64_t d
                 if (k < 0 && (errno == EAGAIN || errno == EINTR))
                         continue;
                 if (k < 0)
-                        return probe_failed(res, PROBE_LOST, "%s", err_word(errno, false));
+                        return probe_lost(res, errno, false);
                 if (k == 0)
                         return probe_failed(res, PROBE_LOST, "closed by the server after %zu of %zu bytes", got, n);
                 res->answered = true;
@@ -259,7 +269,7 @@ static int udp_probe(struct probe *p, struct probe_result *res, int64_t deadline
         (void) socket_error(p->fd);     /* an error left by an earlier probe's datagram */
         start = now_ns();
         if (send(p->fd, p->payload, n, 0) < 0)
-                return probe_failed(res, PROBE_LOST, "%s", err_word(errno, true));
+                return probe_lost(res, errno, true);
         for (;;) {
                 int r = probe_wait(p, p->fd, POLLIN, deadline_ns);
                 ssize_t k;
@@ -268,12 +278,12 @@ static int udp_probe(struct probe *p, struct probe_result *res, int64_t deadline
                 if (r == -EINTR)
                         return r;
                 if (r <= 0)
-                        return probe_failed(res, PROBE_LOST, "%s", r ? err_word(-r, true) : "timeout");
+                        return probe_lost(res, r ? -r : ETIMEDOUT, true);
                 k = recv(p->fd, p->buf, PROBE_SIZE_MAX + 1, MSG_TRUNC);
                 if (k < 0 && (errno == EAGAIN || errno == EINTR))
                         continue;
                 if (k < 0)
-                        return probe_failed(res, PROBE_LOST, "%s", err_word(errno, true));
+                        return probe_lost(res, errno, true);
                 if ((size_t) k == n && memcmp(p->buf, p->payload, n) == 0)
                         break;
                 if (udp_late(p, res->seq, (size_t) k))
@@ -318,7 +328,7 @@ static int udp_open(struct probe *p) {
         int fd = connect_start(p->t.addrs[0].ai, NULL, 0, &pending);
 
         if (fd < 0) {
-                fail_line("cannot send to %s port %s: %s", p->t.addrs[0].name, p->t.addrs[0].port, reason(-fd));
+                log_errno(fd, "cannot send to %s port %s", p->t.addrs[0].name, p->t.addrs[0].port);
                 return EXIT_CONNECT;
         }
         p->fd = fd;
@@ -348,7 +358,7 @@ int probe_main(const struct client_config *c) {
         p.scratch = malloc(c->size);
         p.buf = malloc(PROBE_SIZE_MAX + 1);
         if (!p.payload || !p.scratch || !p.buf || report_begin(&p.report, c, &p.t) < 0) {
-                fail_line("out of memory");
+                log_error("out of memory");
                 status = EXIT_BROKEN;
                 goto out;
         }

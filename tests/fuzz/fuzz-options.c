@@ -23,7 +23,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
                 dup2(fd, STDOUT_FILENO);
                 close(fd);
         }
-        log_setup(LOG_TARGET_NONE, 0);
+        log_setup("echod", LOG_TARGET_NONE, 0);
         return 0;
 }
 
