@@ -1,8 +1,6 @@
 /* echod.c - main(): options, sockets (handed over or bound here), the loops, the exit status.
  * The only file that knows every other module. */
 #include <errno.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -16,11 +14,11 @@
 #include <unistd.h>
 
 #include "activation.h"
-#include "address.h"
 #include "log.h"
 #include "log-queue.h"
 #include "options.h"
 #include "server.h"
+#include "sockets.h"
 #include "sources.h"
 #include "status.h"
 
@@ -35,10 +33,7 @@ struct context {
         struct config config;
         struct stats stats;
         struct status status;
-        int *fds;                       /* listening and datagram sockets, closed at exit */
-        size_t n_fds;
-        int connected_fd;               /* a client handed over (Accept=yes, inetd nowait), or -1 */
-        bool bound_here;                /* fds were bound by echod (standalone), not passed */
+        struct sockets sockets;         /* closed at exit */
         struct server *servers;         /* one per worker; [0] runs in the main thread */
         size_t n_servers;
         pthread_t *threads;             /* threads[i] runs servers[i + 1] */
@@ -49,81 +44,6 @@ struct context {
         struct watch signal_watch;
         struct sources per_source;      /* --max-per-source, shared by the workers */
 };
-
-static int fds_append(struct context *ctx, int fd) {
-        int *n = realloc(ctx->fds, (ctx->n_fds + 1) * sizeof *n);
-
-        if (!n)
-                return -ENOMEM;
-        ctx->fds = n;
-        ctx->fds[ctx->n_fds++] = fd;
-        return 0;
-}
-
-/* Binds every getaddrinfo result of one ADDRESS argument. Returns 0 or an EXIT_* status. */
-static int bind_address(struct context *ctx, const char *arg, bool given) {
-        struct addrinfo *list = NULL;
-        struct address a;
-        const char *why;
-        size_t bound = 0;
-        int r, status = EXIT_OK;
-
-        r = address_parse(arg, ECHOD_DEFAULT_PORT, &a, &why);
-        if (r == -ENOENT) {
-                log_error("cannot resolve '%s': %s", arg, why);
-                return EXIT_RESOLVE;
-        }
-        if (r < 0) {
-                log_error("invalid address '%s': %s", arg, why);
-                return EXIT_USAGE;
-        }
-        r = address_resolve(&a, SOCK_STREAM, &list);
-        if (r != 0) {
-                log_error("cannot resolve '%s': %s", a.host[0] ? a.host : arg, gai_strerror(r));
-                return r == EAI_SYSTEM ? EXIT_RUNTIME : EXIT_RESOLVE;
-        }
-        for (struct addrinfo *ai = list; ai; ai = ai->ai_next) {
-                char host[NI_MAXHOST], port[NI_MAXSERV];
-                int fd;
-
-                sockaddr_numeric(ai->ai_addr, ai->ai_addrlen, host, port);
-                fd = socket_listen(ai);
-                /* Like nc's local_listen: a family this machine lacks (no ::1) is skipped. */
-                if ((fd == -EADDRNOTAVAIL || fd == -EAFNOSUPPORT) && (ai->ai_next || bound > 0))
-                        continue;
-                if (fd < 0) {
-                        log_errno(fd, "cannot listen on %s port %s", host, port);
-                        status = EXIT_BIND;
-                        break;
-                }
-                /* Accepted sockets inherit TCP_NODELAY: no setsockopt() per connection. With
-                 * TCP_DEFER_ACCEPT a client is accepted with its first bytes, which are read at
-                 * once (no epoll round trip); one that sends nothing after about a second. */
-                (void) setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int) { 1 }, sizeof(int));
-                (void) setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &(int) { 1 }, sizeof(int));
-                if (fds_append(ctx, fd) < 0) {
-                        close(fd);
-                        log_errno(-ENOMEM, "cannot listen on %s port %s", host, port);
-                        status = EXIT_RUNTIME;
-                        break;
-                }
-                bound++;
-                log_info("starting up on %s port %s", given && a.host[0] && !a.numeric ? a.host : host, port);
-        }
-        freeaddrinfo(list);
-        return status;
-}
-
-static int bind_standalone(struct context *ctx) {
-        if (ctx->config.n_addresses == 0)
-                return bind_address(ctx, ECHOD_DEFAULT_HOST, true);
-        for (size_t i = 0; i < ctx->config.n_addresses; i++) {
-                int status = bind_address(ctx, ctx->config.addresses[i], true);
-                if (status != EXIT_OK)
-                        return status;
-        }
-        return EXIT_OK;
-}
 
 /* Raises the soft fd limit to the hard one; returns the usable limit. */
 static size_t raise_fd_limit(void) {
@@ -182,7 +102,7 @@ static void context_stop(struct context *ctx, const char *why) {
         status_stopping(&ctx->status, why);
         /* Sockets echod bound itself have no one to hand their queue to; first, so that the
          * drain counts the clients taken from it. */
-        if (ctx->bound_here)
+        if (ctx->sockets.bound_here)
                 server_close_listeners(&ctx->servers[0]);
         server_stop(&ctx->servers[0]);
         for (size_t i = 1; i < ctx->n_servers; i++)
@@ -267,29 +187,14 @@ static int signals_setup(struct context *ctx) {
         return 0;
 }
 
-/* Puts the stream sockets of ctx->fds first and returns how many there are: the datagram
- * sockets after them go to the first worker only (one source table, one global rate). */
-static size_t fds_streams_first(struct context *ctx) {
-        size_t n_stream = 0;
-
-        for (size_t i = 0; i < ctx->n_fds; i++) {
-                int fd = ctx->fds[i];
-
-                if (fd_socket_type(fd) != SOCK_STREAM)
-                        continue;
-                memmove(ctx->fds + n_stream + 1, ctx->fds + n_stream, (i - n_stream) * sizeof *ctx->fds);
-                ctx->fds[n_stream++] = fd;
-        }
-        return n_stream;
-}
-
-static int context_serve(struct context *ctx) {
-        size_t fds, client_fds, limit, workers, n_stream, pipes;
-        int r;
+/* How many workers, and how many clients and splice pipes each may hold, from the options and
+ * RLIMIT_NOFILE (raised to its hard limit here). */
+static size_t context_plan(struct context *ctx, size_t *ret_limit, size_t *ret_pipes) {
+        size_t fds, client_fds, limit, workers, pipes;
 
         /* A connected socket is one client: one loop serves it. */
-        workers = ctx->connected_fd >= 0 ? 1 : ctx->config.workers;
-        if (workers > 1 && activation_any_blocking_listener(ctx->fds, ctx->n_fds)) {
+        workers = ctx->sockets.connected_fd >= 0 ? 1 : ctx->config.workers;
+        if (workers > 1 && activation_any_blocking_listener(ctx->sockets.fds, ctx->sockets.n_fds)) {
                 log_warning("a passed listening socket is in blocking mode: one worker instead of %u "
                             "(set NonBlocking=yes in the service unit)", ctx->config.workers);
                 workers = 1;
@@ -304,7 +209,18 @@ static int context_serve(struct context *ctx) {
         if (limit > connections_for_fds(client_fds))
                 log_warning("--max-connections %zu is more than the %zu file descriptors allow "
                             "(RLIMIT_NOFILE); accepting pauses whenever they run out", limit, fds);
+        *ret_limit = limit;
+        *ret_pipes = pipes;
+        return workers;
+}
 
+/* One server per worker, sharing the sockets, the counters and the --max-per-source table; the
+ * first one serves the connected socket, if one was handed over. */
+static int context_servers_init(struct context *ctx) {
+        size_t limit, workers, n_stream, pipes;
+        int r;
+
+        workers = context_plan(ctx, &limit, &pipes);
         ctx->servers = calloc(workers, sizeof *ctx->servers);
         ctx->threads = calloc(workers, sizeof *ctx->threads);
         if (!ctx->servers || !ctx->threads)
@@ -317,26 +233,51 @@ static int context_serve(struct context *ctx) {
                 if (r < 0)
                         return log_errno(r, "cannot set up --max-per-source");
         }
-        n_stream = fds_streams_first(ctx);
+        n_stream = sockets_streams_first(&ctx->sockets);
         /* Counted as each is set up, so that context_finish() finishes those and no others. */
         for (size_t i = 0; i < workers; i++) {
-                r = server_init(&ctx->servers[i], &ctx->config, &ctx->stats, limit, pipes, ctx->fds,
-                                i == 0 ? ctx->n_fds : n_stream);
+                r = server_init(&ctx->servers[i], &ctx->config, &ctx->stats, limit, pipes, ctx->sockets.fds,
+                                i == 0 ? ctx->sockets.n_fds : n_stream);
                 ctx->n_servers++;
                 if (r < 0)
                         return log_errno(r, "cannot set up event loop");
                 if (ctx->config.max_per_source > 0)
                         ctx->servers[i].per_source = &ctx->per_source;
         }
-        if (ctx->connected_fd >= 0) {
-                r = server_adopt(&ctx->servers[0], ctx->connected_fd);
-                ctx->connected_fd = -1;
+        if (ctx->sockets.connected_fd >= 0) {
+                r = server_adopt(&ctx->servers[0], ctx->sockets.connected_fd);
+                ctx->sockets.connected_fd = -1;
                 if (r < 0)
                         return log_errno(r, "cannot serve the connection passed in");
         }
         ctx->servers[0].tick_hook = main_tick;
         ctx->servers[0].hook_userdata = ctx;
+        return 0;
+}
 
+/* Starts a thread for every server but the first, which the main thread runs. */
+static int context_start_workers(struct context *ctx) {
+        for (size_t i = 1; i < ctx->n_servers; i++) {
+                int r;
+
+                ctx->servers[i].hook_userdata = ctx;
+                atomic_fetch_add(&ctx->workers_running, 1);
+                r = -pthread_create(&ctx->threads[ctx->n_threads], NULL, worker_run, &ctx->servers[i]);
+                if (r < 0) {
+                        atomic_fetch_sub(&ctx->workers_running, 1);
+                        return log_errno(r, "cannot start worker %zu", i);
+                }
+                ctx->n_threads++;
+        }
+        return 0;
+}
+
+static int context_serve(struct context *ctx) {
+        int r;
+
+        r = context_servers_init(ctx);
+        if (r < 0)
+                return r;
         r = signals_setup(ctx);
         if (r < 0)
                 return log_errno(r, "cannot set up signal handling");
@@ -348,16 +289,9 @@ static int context_serve(struct context *ctx) {
         r = log_start();
         if (r < 0)
                 log_errno(r, "cannot start the log writer; lines are written directly");
-        for (size_t i = 1; i < ctx->n_servers; i++) {
-                ctx->servers[i].hook_userdata = ctx;
-                atomic_fetch_add(&ctx->workers_running, 1);
-                r = -pthread_create(&ctx->threads[ctx->n_threads], NULL, worker_run, &ctx->servers[i]);
-                if (r < 0) {
-                        atomic_fetch_sub(&ctx->workers_running, 1);
-                        return log_errno(r, "cannot start worker %zu", i);
-                }
-                ctx->n_threads++;
-        }
+        r = context_start_workers(ctx);
+        if (r < 0)
+                return r;
 
         status_init(&ctx->status, &ctx->stats, ctx->config.exit_idle_s, ctx->servers[0].loop.now_ms);
         status_ready(&ctx->status);
@@ -383,46 +317,11 @@ static void context_finish(struct context *ctx) {
         sources_finish(&ctx->per_source);
         if (ctx->signal_watch.fd >= 0)
                 close(ctx->signal_watch.fd);
-        if (ctx->connected_fd >= 0)
-                close(ctx->connected_fd);
-        /* For passed sockets this only drops echod's reference: systemd keeps its own. */
-        for (size_t i = 0; i < ctx->n_fds; i++)
-                close(ctx->fds[i]);
-        free(ctx->fds);
-}
-
-/* Gets the sockets to serve: handed over (LISTEN_FDS, --inetd) or bound here. Returns EXIT_OK
- * or the exit status after logging; what it made is undone by context_finish() either way. */
-static int context_sockets(struct context *ctx) {
-        int r, n;
-
-        n = activation_collect(ctx->config.inetd, &ctx->fds);
-        if (n < 0)
-                return EXIT_ACTIVATION;
-        ctx->n_fds = (size_t) n;
-        r = activation_take_connected(ctx->fds, &ctx->n_fds, &ctx->connected_fd);
-        if (r < 0)
-                return EXIT_ACTIVATION;
-        if (n > 0 && ctx->config.n_addresses > 0) {
-                log_error("addresses on the command line cannot be combined with sockets passed by "
-                          "the service manager (LISTEN_FDS)");
-                return EXIT_USAGE;
-        }
-        if (ctx->config.inetd) {
-                r = inetd_detach_stdio();
-                if (r < 0) {
-                        log_errno(r, "cannot detach fds 1 and 2 from the inetd socket");
-                        return EXIT_RUNTIME;
-                }
-        }
-        if (n > 0)
-                return EXIT_OK;
-        ctx->bound_here = true;
-        return bind_standalone(ctx);
+        sockets_close(&ctx->sockets);
 }
 
 int main(int argc, char **argv) {
-        struct context ctx = { .signal_watch.fd = -1, .connected_fd = -1 };
+        struct context ctx = { .signal_watch.fd = -1, .sockets = SOCKETS_INIT };
         int r, status;
 
         log_setup("echod", log_target_for(argv_has_inetd(argc, argv)), 0);
@@ -434,7 +333,7 @@ int main(int argc, char **argv) {
         log_setup("echod", log_target_for(ctx.config.inetd), ctx.config.verbosity);
         log_hold();
 
-        status = context_sockets(&ctx);
+        status = sockets_get(&ctx.sockets, &ctx.config);
         if (status != EXIT_OK)
                 goto finish;
         status = context_serve(&ctx) < 0 || ctx.stopped_now ? EXIT_RUNTIME : EXIT_OK;

@@ -116,8 +116,68 @@ static int config_parse_environment(struct config *c) {
         return 0;
 }
 
-int config_parse(struct config *c, int argc, char **argv) {
+/* The options that take a number: 1 when opt is one of them and arg fits, 0 when opt is none of
+ * them, <0 after the error line. */
+static int config_parse_number(struct config *c, int opt, const char *arg) {
         unsigned long long v;
+
+        switch (opt) {
+        case OPT_MAX_CONNECTIONS:
+                if (parse_option_number("max-connections", arg, 1, 10000000, &v) < 0)
+                        return -EINVAL;
+                c->max_connections = (unsigned) v;
+                return 1;
+        case OPT_IDLE_TIMEOUT:
+                if (parse_option_number("idle-timeout", arg, 0, 86400 * 7, &v) < 0)
+                        return -EINVAL;
+                c->idle_timeout_s = (unsigned) v;
+                return 1;
+        case OPT_DRAIN_TIMEOUT:
+                if (parse_option_number("drain-timeout", arg, 0, 3600, &v) < 0)
+                        return -EINVAL;
+                c->drain_timeout_s = (unsigned) v;
+                return 1;
+        case OPT_EXIT_IDLE:
+                if (parse_option_number("exit-idle", arg, 0, 86400 * 7, &v) < 0)
+                        return -EINVAL;
+                c->exit_idle_s = (unsigned) v;
+                return 1;
+        case OPT_WORKERS:
+                if (parse_option_number("workers", arg, 1, 64, &v) < 0)
+                        return -EINVAL;
+                c->workers = (unsigned) v;
+                return 1;
+        case OPT_BUFFER_SIZE:
+                if (parse_option_number("buffer-size", arg, 1024, 64 << 20, &v) < 0)
+                        return -EINVAL;
+                c->buffer_size = (size_t) v;
+                return 1;
+        case OPT_MAX_PER_SOURCE:
+                if (parse_option_number("max-per-source", arg, 0, 10000000, &v) < 0)
+                        return -EINVAL;
+                c->max_per_source = (unsigned) v;
+                return 1;
+        case OPT_MAX_MEMORY:
+                if (parse_option_number("max-memory", arg, 0, 1ull << 40, &v) < 0)
+                        return -EINVAL;
+                c->max_memory = (size_t) v;
+                return 1;
+        case OPT_UDP_RATE:
+                if (parse_option_number("udp-rate", arg, 0, 1000000, &v) < 0)
+                        return -EINVAL;
+                c->udp_rate = (unsigned) v;
+                return 1;
+        case OPT_UDP_GLOBAL_RATE:
+                if (parse_option_number("udp-global-rate", arg, 0, 10000000, &v) < 0)
+                        return -EINVAL;
+                c->udp_global_rate = (unsigned) v;
+                return 1;
+        default:
+                return 0;
+        }
+}
+
+int config_parse(struct config *c, int argc, char **argv) {
         int opt;
 
         *c = (struct config) {
@@ -136,7 +196,12 @@ int config_parse(struct config *c, int argc, char **argv) {
         optind = 0;
         while ((opt = getopt_long(argc, argv, ":hVv", options, NULL)) >= 0) {
                 const char *name = optind > 0 && optind <= argc ? argv[optind - 1] : "?";
+                int r = config_parse_number(c, opt, optarg);
 
+                if (r < 0)
+                        return -EINVAL;
+                if (r > 0)
+                        continue;
                 switch (opt) {
                 case 'h':
                         help();
@@ -151,58 +216,8 @@ int config_parse(struct config *c, int argc, char **argv) {
                 case OPT_INETD:
                         c->inetd = true;
                         break;
-                case OPT_MAX_CONNECTIONS:
-                        if (parse_option_number("max-connections", optarg, 1, 10000000, &v) < 0)
-                                return -EINVAL;
-                        c->max_connections = (unsigned) v;
-                        break;
-                case OPT_IDLE_TIMEOUT:
-                        if (parse_option_number("idle-timeout", optarg, 0, 86400 * 7, &v) < 0)
-                                return -EINVAL;
-                        c->idle_timeout_s = (unsigned) v;
-                        break;
-                case OPT_DRAIN_TIMEOUT:
-                        if (parse_option_number("drain-timeout", optarg, 0, 3600, &v) < 0)
-                                return -EINVAL;
-                        c->drain_timeout_s = (unsigned) v;
-                        break;
-                case OPT_EXIT_IDLE:
-                        if (parse_option_number("exit-idle", optarg, 0, 86400 * 7, &v) < 0)
-                                return -EINVAL;
-                        c->exit_idle_s = (unsigned) v;
-                        break;
-                case OPT_WORKERS:
-                        if (parse_option_number("workers", optarg, 1, 64, &v) < 0)
-                                return -EINVAL;
-                        c->workers = (unsigned) v;
-                        break;
-                case OPT_BUFFER_SIZE:
-                        if (parse_option_number("buffer-size", optarg, 1024, 64 << 20, &v) < 0)
-                                return -EINVAL;
-                        c->buffer_size = (size_t) v;
-                        break;
                 case OPT_PROXY_PROTOCOL:
                         c->proxy_protocol = true;
-                        break;
-                case OPT_MAX_PER_SOURCE:
-                        if (parse_option_number("max-per-source", optarg, 0, 10000000, &v) < 0)
-                                return -EINVAL;
-                        c->max_per_source = (unsigned) v;
-                        break;
-                case OPT_MAX_MEMORY:
-                        if (parse_option_number("max-memory", optarg, 0, 1ull << 40, &v) < 0)
-                                return -EINVAL;
-                        c->max_memory = (size_t) v;
-                        break;
-                case OPT_UDP_RATE:
-                        if (parse_option_number("udp-rate", optarg, 0, 1000000, &v) < 0)
-                                return -EINVAL;
-                        c->udp_rate = (unsigned) v;
-                        break;
-                case OPT_UDP_GLOBAL_RATE:
-                        if (parse_option_number("udp-global-rate", optarg, 0, 10000000, &v) < 0)
-                                return -EINVAL;
-                        c->udp_global_rate = (unsigned) v;
                         break;
                 default: {
                         char line[USAGE_LINE_MAX];

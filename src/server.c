@@ -2,126 +2,26 @@
 #include "server.h"
 
 #include <errno.h>
-#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "activation.h"
 #include "address.h"
 #include "connection.h"
 #include "log.h"
 
-/* Accepts at most this many connections per wakeup, so that one busy listener cannot starve the
- * connections already open. */
-#define ACCEPT_BATCH 64
 #define TICK_MS 250
-#define FD_WARNING_INTERVAL_MS 60000
 #define PER_SOURCE_NOTICE_INTERVAL_MS 60000
 /* Spare ring storage kept for reuse, in bytes, whatever the buffer size. */
 #define POOL_SPARE_BYTES (4u << 20)
 /* --max-memory reserved by a worker at a time, in rings (budget.h). */
 #define BUDGET_CHUNK_RINGS 4
 
-/* Watches (or stops watching) the listeners of `socktype`: pausing accept leaves UDP served. */
-static void server_watch_listeners(struct server *s, int socktype, bool on) {
-        for (size_t i = 0; i < s->n_listeners; i++) {
-                struct listener *l = &s->listeners[i];
-                uint32_t ev = on && !l->failed ? (EPOLLIN | (l->socktype == SOCK_STREAM ? EPOLLEXCLUSIVE : 0)) : 0;
-                int r;
-
-                if (l->socktype != socktype)
-                        continue;
-                r = loop_watch(&s->loop, &l->watch, ev);
-                if (r < 0)
-                        log_errno(r, "cannot watch listening socket %d", l->watch.fd);
-        }
-}
-
-/* Listening is on while not draining, below the connection limit (of all workers together)
- * and not out of fds. */
-static bool server_may_accept(const struct server *s) {
-        return !s->draining && !s->accept_paused &&
-               atomic_load_explicit(&s->stats->connections, memory_order_relaxed) < s->max_connections;
-}
-
-/* Takes one of the max_connections slots shared by every worker, or says there is none: the
- * count is exact, whatever the number of workers. */
-static bool server_slot_take(struct server *s) {
-        uint_fast64_t n = atomic_load_explicit(&s->stats->connections, memory_order_relaxed);
-
-        do {
-                if (n >= s->max_connections) {
-                        s->at_limit = true;
-                        return false;
-                }
-        } while (!atomic_compare_exchange_weak(&s->stats->connections, &n, n + 1));
-        return true;
-}
-
 void server_slot_release(struct server *s) {
-        atomic_fetch_sub_explicit(&s->stats->connections, 1, memory_order_relaxed);
-}
-
-static void server_update_accepting(struct server *s) {
-        bool on = server_may_accept(s);
-
-        /* Off for the limit: a close, here or (seen at the tick) in another worker, turns it on. */
-        if (!on && !s->draining && !s->accept_paused)
-                s->at_limit = true;
-        server_watch_listeners(s, SOCK_STREAM, on);
-}
-
-/* Errors of accept(2) that concern one would-be client only (accept(2), "Error handling"). */
-static bool accept_error_is_transient(int err) {
-        switch (err) {
-        case ECONNABORTED: case EPROTO: case EPERM: case EINTR:
-        case ENETDOWN: case ENOPROTOOPT: case EHOSTDOWN: case ENONET:
-        case EHOSTUNREACH: case EOPNOTSUPP: case ENETUNREACH: case ETIMEDOUT:
-                return true;
-        default:
-                return false;
-        }
-}
-
-/* Out of fds or memory: stop watching the listeners until the next tick or until a client
- * leaves, so that a full backlog cannot wake the loop in a tight accept-fail cycle. The
- * shortage lasts until an accept says EAGAIN (no client left waiting), not until the next
- * success: under churn every close would start a new one. Workers race (one may get EMFILE on
- * an empty backlog just after another saw EAGAIN), hence also at most one warning a minute. */
-static void server_pause_accepting(struct server *s, int err) {
-        struct stats *st = s->stats;
-        uint64_t last;
-
-        s->accept_paused = true;
-        if (atomic_exchange(&st->out_of_fds, true))
-                return;
-        last = atomic_load(&st->fd_warned_ms);
-        if (last != 0 && s->loop.now_ms - last < FD_WARNING_INTERVAL_MS)
-                return;
-        atomic_store(&st->fd_warned_ms, s->loop.now_ms);
-        atomic_store(&st->fd_resume_pending, true);
-        log_warning("cannot accept: %s; pausing until file descriptors or memory are free", strerror(err));
-}
-
-static void server_resume_accepting(struct server *s) {
-        struct stats *st = s->stats;
-
-        if (!atomic_load_explicit(&st->out_of_fds, memory_order_relaxed) || !atomic_exchange(&st->out_of_fds, false))
-                return;
-        if (atomic_exchange(&st->fd_resume_pending, false))
-                log_notice("accepting connections again: no client is left waiting");
-}
-
-/* On a blocking listener accept4() would wait for the next client once the queue is empty. */
-static bool listener_has_client(const struct listener *l) {
-        struct pollfd p = { .fd = l->watch.fd, .events = POLLIN };
-
-        return !l->blocking || (poll(&p, 1, 0) > 0 && (p.revents & POLLIN));
+        listeners_slot_release(&s->listen);
 }
 
 int server_source_take(struct server *s, const struct sockaddr *peer, socklen_t len, struct source **ret) {
@@ -151,8 +51,9 @@ int server_source_take(struct server *s, const struct sockaddr *peer, socklen_t 
 
 /* A client accepted on a slot already taken: its source counted, unless a balancer's PROXY
  * header is to name it (connection.c counts that one once the header is read), then served. */
-static void server_serve_accepted(struct server *s, int fd, const struct sockaddr *peer, socklen_t len,
+static void server_serve_accepted(struct listeners *ls, int fd, const struct sockaddr *peer, socklen_t len,
                                   bool inherits_nodelay, bool read_now) {
+        struct server *s = container_of(ls, struct server, listen);
         struct source *source = NULL;
         int r;
 
@@ -166,62 +67,6 @@ static void server_serve_accepted(struct server *s, int fd, const struct sockadd
                 log_errno(r, "cannot set up a connection");
 }
 
-static void listener_accept(struct listener *l) {
-        struct server *s = l->server;
-
-        for (int i = 0; i < ACCEPT_BATCH && server_may_accept(s); i++) {
-                struct sockaddr_storage peer;
-                socklen_t len = sizeof peer;
-                int fd;
-
-                /* An empty queue ends a shortage as EAGAIN does. */
-                if (!listener_has_client(l)) {
-                        server_resume_accepting(s);
-                        break;
-                }
-                if (!server_slot_take(s))
-                        break;
-                fd = accept4(l->watch.fd, (struct sockaddr *) &peer, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
-                if (fd < 0) {
-                        int err = errno;
-
-                        server_slot_release(s);
-                        if (err == EAGAIN || err == EWOULDBLOCK) {
-                                server_resume_accepting(s);
-                                break;
-                        }
-                        if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM) {
-                                server_pause_accepting(s, err);
-                                break;
-                        }
-                        if (accept_error_is_transient(err))
-                                continue;
-                        /* EINVAL (someone shut the socket down), EBADF, ...: retrying would spin.
-                         * Quietly if it was server_close_listeners(). */
-                        if (!(err == EINVAL && s->stats->listeners_closed))
-                                log_errno(-err, "cannot accept on socket %d, no longer watching it", l->watch.fd);
-                        l->failed = true;
-                        break;
-                }
-                server_serve_accepted(s, fd, (struct sockaddr *) &peer, len, l->nodelay, l->defer_accept);
-        }
-        server_update_accepting(s);
-}
-
-static void listener_dispatch(struct watch *w, uint32_t events) {
-        struct listener *l = container_of(w, struct listener, watch);
-
-        /* A stale event from the batch in which listening stopped (SIGTERM, the connection
-         * limit): a client accepted while draining with nothing open would be closed unread at
-         * exit, which resets it. Left queued, the next echod serves it. */
-        if (w->events == 0)
-                return;
-        if (l->socktype == SOCK_DGRAM)
-                datagram_echo(l->server->udp, w->fd, l->server->loop.now_ms);
-        else
-                listener_accept(l);
-}
-
 static void server_check_done(struct server *s) {
         if (s->n_connections > 0)
                 return;
@@ -231,12 +76,7 @@ static void server_check_done(struct server *s) {
 
 void server_connection_gone(struct server *s) {
         s->n_connections--;
-        server_slot_release(s);
-        if (s->accept_paused || s->at_limit) {
-                s->accept_paused = false;
-                s->at_limit = false;
-                server_update_accepting(s);
-        }
+        listeners_connection_gone(&s->listen);
         server_check_done(s);
 }
 
@@ -275,21 +115,7 @@ static void server_tick(void *userdata) {
         if (suppressed > 0)
                 log_suppressed(suppressed, "connection errors");
 
-        if (s->accept_paused || atomic_load_explicit(&s->stats->out_of_fds, memory_order_relaxed)) {
-                s->accept_paused = false;
-                server_update_accepting(s);
-                /* Probe now rather than wait for epoll: only an accept that says EAGAIN ends a
-                 * shortage, and with the backlog empty (the waiting clients were served after a
-                 * close, or gave up) epoll would never call one. */
-                for (size_t i = 0; i < s->n_listeners && server_may_accept(s); i++)
-                        if (s->listeners[i].socktype == SOCK_STREAM && !s->listeners[i].failed)
-                                listener_accept(&s->listeners[i]);
-        }
-        /* A slot freed by another worker: this one has no close of its own to notice it. */
-        if (s->at_limit && server_may_accept(s)) {
-                s->at_limit = false;
-                server_update_accepting(s);
-        }
+        listeners_tick(&s->listen);
         server_close_idle(s);
         server_expire_headers(s);
         /* Quiet pipes go back to the pool; their capacity to --max-memory's count. */
@@ -303,8 +129,8 @@ static void server_tick(void *userdata) {
                 while (!list_empty(&s->awaiting))
                         connection_destroy(connection_oldest_awaiting(s));
         }
-        if (s->udp)
-                datagram_tick(s->udp, s->loop.now_ms);
+        if (s->listen.udp)
+                datagram_tick(s->listen.udp, s->loop.now_ms);
         if (s->tick_hook)
                 s->tick_hook(s);
         server_check_done(s);
@@ -315,36 +141,12 @@ void server_stop(struct server *s) {
                 return;
         s->draining = true;
         s->drain_deadline_ms = s->loop.now_ms + (uint64_t) s->config->drain_timeout_s * 1000;
-        server_update_accepting(s);
+        listeners_stop(&s->listen);
         server_check_done(s);
 }
 
 void server_close_listeners(struct server *s) {
-        atomic_store(&s->stats->listeners_closed, true);
-        for (size_t i = 0; i < s->n_listeners; i++) {
-                struct listener *l = &s->listeners[i];
-
-                if (l->socktype != SOCK_STREAM || l->failed)
-                        continue;
-                while (server_slot_take(s)) {
-                        struct sockaddr_storage peer;
-                        socklen_t len = sizeof peer;
-                        int fd = accept4(l->watch.fd, (struct sockaddr *) &peer, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
-
-                        if (fd < 0) {
-                                int err = errno;
-
-                                server_slot_release(s);
-                                if (err == EINTR || accept_error_is_transient(err))
-                                        continue;
-                                break;
-                        }
-                        server_serve_accepted(s, fd, (struct sockaddr *) &peer, len, l->nodelay, false);
-                }
-                if (shutdown(l->watch.fd, SHUT_RDWR) < 0)
-                        log_errno(-errno, "cannot stop listening on socket %d", l->watch.fd);
-                l->failed = true;
-        }
+        listeners_close(&s->listen);
 }
 
 void server_stop_now(struct server *s) {
@@ -380,31 +182,12 @@ void server_request_stop(struct server *s, bool now) {
                 log_errno(-errno, "cannot signal worker to stop");
 }
 
-/* One struct datagram for all the datagram listeners, if there are any. */
-static int server_init_datagrams(struct server *s) {
-        int *dgram = calloc(s->n_listeners ? s->n_listeners : 1, sizeof *dgram);
-        size_t n_dgram = 0;
-        int r = 0;
-
-        if (!dgram)
-                return -ENOMEM;
-        for (size_t i = 0; i < s->n_listeners; i++)
-                if (s->listeners[i].socktype == SOCK_DGRAM)
-                        dgram[n_dgram++] = s->listeners[i].watch.fd;
-        if (n_dgram > 0) {
-                s->udp = calloc(1, sizeof *s->udp);
-                r = s->udp ? datagram_init(s->udp, s->config, s->stats, dgram, n_dgram, s->loop.now_ms) : -ENOMEM;
-        }
-        free(dgram);
-        return r;
-}
-
 int server_init(struct server *s, const struct config *c, struct stats *stats,
                 size_t max_connections, size_t max_pipes, const int *fds, size_t n) {
         size_t spare;
         int r, efd;
 
-        *s = (struct server) { .config = c, .stats = stats, .max_connections = max_connections };
+        *s = (struct server) { .config = c, .stats = stats };
         watch_init(&s->stop_watch, -1, server_stop_dispatch);
         list_init(&s->idle);
         list_init(&s->awaiting);
@@ -423,9 +206,6 @@ int server_init(struct server *s, const struct config *c, struct stats *stats,
         s->scratch = malloc(SCRATCH_SIZE);
         if (!s->scratch)
                 return -ENOMEM;
-        s->listeners = calloc(n ? n : 1, sizeof *s->listeners);
-        if (!s->listeners)
-                return -ENOMEM;
         efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
         if (efd < 0)
                 return -errno;
@@ -433,55 +213,22 @@ int server_init(struct server *s, const struct config *c, struct stats *stats,
         r = loop_watch(&s->loop, &s->stop_watch, EPOLLIN);
         if (r < 0)
                 return r;
-
-        for (size_t i = 0; i < n; i++) {
-                int type = fd_socket_type(fds[i]);
-
-                if (type < 0)
-                        return type;
-                s->listeners[s->n_listeners] = (struct listener) {
-                        .server = s, .socktype = type, .blocking = fd_is_blocking(fds[i]) };
-                if (type == SOCK_STREAM) {
-                        int v = 0;
-                        socklen_t vlen = sizeof v;
-                        /* Only read: a socket systemd passed is not ours to change. */
-                        s->listeners[s->n_listeners].nodelay =
-                                getsockopt(fds[i], IPPROTO_TCP, TCP_NODELAY, &v, &vlen) == 0 && v;
-                        v = 0;
-                        vlen = sizeof v;
-                        s->listeners[s->n_listeners].defer_accept =
-                                getsockopt(fds[i], IPPROTO_TCP, TCP_DEFER_ACCEPT, &v, &vlen) == 0 && v;
-                }
-                watch_init(&s->listeners[s->n_listeners].watch, fds[i], listener_dispatch);
-                s->n_listeners++;
-        }
-        r = server_init_datagrams(s);
+        r = listeners_init(&s->listen, c, &s->loop, stats, max_connections, fds, n, server_serve_accepted);
+        s->n_listeners = s->listen.n;
         if (r < 0)
                 return r;
-        r = loop_set_tick(&s->loop, TICK_MS, server_tick, s);
-        if (r < 0)
-                return r;
-        server_watch_listeners(s, SOCK_DGRAM, true);
-        server_update_accepting(s);
-        return 0;
+        return loop_set_tick(&s->loop, TICK_MS, server_tick, s);
 }
 
 void server_finish(struct server *s) {
         s->draining = true;
+        s->listen.stopped = true;
         while (!list_empty(&s->idle))
                 connection_destroy(connection_oldest(s));
         while (!list_empty(&s->awaiting))
                 connection_destroy(connection_oldest_awaiting(s));
-        /* Listening fds belong to the caller (they may be systemd's): only stop watching them. */
-        if (s->loop.epfd >= 0) {
-                server_watch_listeners(s, SOCK_STREAM, false);
-                server_watch_listeners(s, SOCK_DGRAM, false);
-        }
-        free(s->listeners);
+        listeners_finish(&s->listen);
         free(s->scratch);
-        if (s->udp)
-                datagram_finish(s->udp);
-        free(s->udp);
         if (s->stop_watch.fd >= 0)
                 close(s->stop_watch.fd);
         buffer_pool_finish(&s->pool);

@@ -1,6 +1,7 @@
-/* server.h - one event loop's worth of service: the listening and datagram sockets it watches,
- * the connections it accepted, the limits on them, and draining on shutdown. With --workers N
- * there are N servers, one per thread, sharing the listening sockets and the counters. */
+/* server.h - one event loop's worth of service: its loop and tick, the connections it accepted
+ * (on the sockets of listener.h) or adopted, their timeouts and --max-per-source, and draining on
+ * shutdown. With --workers N there are N servers, one per thread, sharing the listening sockets
+ * and the counters. A server owns its connections and its eventfd; the sockets are the caller's. */
 #pragma once
 
 #include <stdatomic.h>
@@ -12,6 +13,7 @@
 #include "buffer.h"
 #include "datagram.h"
 #include "list.h"
+#include "listener.h"
 #include "log.h"
 #include "loop.h"
 #include "options.h"
@@ -22,16 +24,6 @@
 /* What a connection without a ring (--max-memory spent) echoes per peek. */
 #define SCRATCH_SIZE 65536
 
-struct listener {
-        struct watch watch;
-        struct server *server;
-        int socktype;                           /* SOCK_STREAM or SOCK_DGRAM */
-        bool failed;                            /* accept failed for good: not watched again */
-        bool blocking;                          /* passed without O_NONBLOCK, which is not ours to set */
-        bool nodelay;                           /* has TCP_NODELAY: accepted sockets inherit it */
-        bool defer_accept;                      /* has TCP_DEFER_ACCEPT: a client's first bytes come with it */
-};
-
 struct server {
         const struct config *config;
         struct stats *stats;
@@ -39,19 +31,15 @@ struct server {
         struct buffer_pool pool;
         struct pipe_pool pipes;                 /* for bulk connections (splice.h) */
         struct budget budget;                   /* this worker's part of --max-memory */
-        struct listener *listeners;
-        size_t n_listeners;
+        struct listeners listen;                /* the sockets it watches, accepting (listener.h) */
+        size_t n_listeners;                     /* listen.n, read by connection.c: 0 serves one passed-in client */
         struct list idle;                       /* connections, least recently active first */
         struct list awaiting;                   /* --proxy-protocol: awaiting their header, oldest first */
         size_t n_connections;
-        size_t max_connections;                 /* of all workers together (stats->connections) */
-        bool at_limit;                          /* a slot was wanted and none was free */
-        bool accept_paused;                     /* out of fds: retry at the next tick or close */
         bool draining;
         uint64_t drain_deadline_ms;
         uint8_t *scratch;                       /* SCRATCH_SIZE bytes: echo without a ring */
         struct sources *per_source;             /* shared, locked; NULL: no --max-per-source */
-        struct datagram *udp;                   /* the datagram sockets' state, if it has any */
         struct watch stop_watch;                /* eventfd: server_request_stop() from another thread */
         /* Counted by this server's thread alone, with a relaxed load and store (no locked
          * instruction per message); server_add_counts() sums them for STATUS=. */
