@@ -8,6 +8,7 @@
 
 #include "address.h"
 #include "log.h"
+#include "per-source.h"
 #include "proxy.h"
 #include "server.h"
 
@@ -16,16 +17,18 @@
 /* The header was read: c joins the idle order, as the client the header names (or, for the
  * balancer's own connections, LOCAL and UNKNOWN, as itself), counted against --max-per-source
  * as that client. Returns 0, or -EDQUOT when the client is at its limit (counted and noticed by
- * server_source_take(); c is to be closed unanswered). */
+ * per_source_take(); c is to be closed unanswered). */
 static int connection_header_take(struct connection *c, const struct proxy_header *h) {
         struct server *s = c->server;
         char via[NI_MAXHOST + 64];
         int r;
 
         if (h->local)
-                r = server_source_take(s, (const struct sockaddr *) &c->peer, c->peer_len, &c->source);
+                r = per_source_take(s->per_source, s->config->max_per_source, s->stats, s->loop.now_ms,
+                                    (const struct sockaddr *) &c->peer, c->peer_len, &c->source);
         else
-                r = server_source_take(s, (const struct sockaddr *) &h->source, h->source_len, &c->source);
+                r = per_source_take(s->per_source, s->config->max_per_source, s->stats, s->loop.now_ms,
+                                    (const struct sockaddr *) &h->source, h->source_len, &c->source);
         if (r < 0)
                 return -EDQUOT;
         c->awaiting_header = false;
@@ -33,7 +36,6 @@ static int connection_header_take(struct connection *c, const struct proxy_heade
         c->last_active_ms = s->loop.now_ms;
         list_remove(&c->idle);
         list_insert_tail(&s->idle, &c->idle);
-        server_count_served(s);
         if (log_verbosity() >= 1)
                 sockaddr_pytuple((const struct sockaddr *) &c->peer, c->peer_len, via, sizeof via);
         if (!h->local) {

@@ -122,7 +122,7 @@ static int connection_echo_direct(struct connection *c, bool *write_blocked) {
                 return -EIO;
         *write_blocked = w < n;
         c->echoed += (uint64_t) w;
-        server_count_bytes(s, (uint64_t) w);
+        worker_count(&s->counts.bytes, (uint64_t) w);
         return 1;
 }
 
@@ -241,7 +241,7 @@ static int connection_write(struct connection *c) {
                 buffer_consume(&c->buf, (size_t) n);
         }
         c->echoed += (uint64_t) n;
-        server_count_bytes(c->server, (uint64_t) n);
+        worker_count(&c->server->counts.bytes, (uint64_t) n);
         return 1;
 }
 
@@ -262,6 +262,7 @@ static void connection_dispatch(struct watch *w, uint32_t events) {
                         connection_refuse(c, why);
                 if (r <= 0)
                         return;
+                worker_count(&s->counts.served, 1);
                 /* The client's first bytes may have come with the header. */
                 readable = true;
         }
@@ -340,7 +341,7 @@ int connection_create(struct server *s, int fd, const struct sockaddr *peer, soc
         /* -vv traces the ring's reads; a socket handed over in blocking mode (no listener:
          * Accept=yes, inetd nowait) would make splice() wait. Accepted ones are non-blocking. */
         c->pipe.unable = s->config->splice_mode == SPLICE_OFF || log_verbosity() >= 2 ||
-                         (s->n_listeners == 0 && !(fcntl(fd, F_GETFL) & O_NONBLOCK));
+                         (s->listen.n == 0 && !(fcntl(fd, F_GETFL) & O_NONBLOCK));
         c->pipe.wanted = s->config->splice_mode == SPLICE_ON && !c->pipe.unable;
         if (peer_len > sizeof c->peer)
                 peer_len = sizeof c->peer;
@@ -353,7 +354,7 @@ int connection_create(struct server *s, int fd, const struct sockaddr *peer, soc
         s->n_connections++;
         /* Behind a balancer the client is known, and served, once its header is read. */
         if (!c->awaiting_header) {
-                server_count_served(s);
+                worker_count(&s->counts.served, 1);
                 if (log_verbosity() >= 1)
                         connection_log(c, NULL);
         }

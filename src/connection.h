@@ -14,6 +14,9 @@
 
 struct server;
 
+/* What a connection without a ring (--max-memory spent) echoes per peek. */
+#define SCRATCH_SIZE 65536
+
 struct connection {
         struct watch watch;             /* the loop hands back &watch: container_of() */
         struct server *server;

@@ -12,9 +12,9 @@
 #include "address.h"
 #include "connection.h"
 #include "log.h"
+#include "per-source.h"
 
 #define TICK_MS 250
-#define PER_SOURCE_NOTICE_INTERVAL_MS 60000
 /* Spare ring storage kept for reuse, in bytes, whatever the buffer size. */
 #define POOL_SPARE_BYTES (4u << 20)
 /* --max-memory reserved by a worker at a time, in rings (budget.h). */
@@ -22,31 +22,6 @@
 
 void server_slot_release(struct server *s) {
         listeners_slot_release(&s->listen);
-}
-
-int server_source_take(struct server *s, const struct sockaddr *peer, socklen_t len, struct source **ret) {
-        struct source_key k;
-        uint_fast64_t last, refused;
-        int r;
-
-        *ret = NULL;
-        if (!s->per_source || source_key_from_sockaddr(peer, len, &k) < 0)
-                return 0;
-        r = sources_acquire(s->per_source, &k, s->config->max_per_source, s->loop.now_ms, ret);
-        if (r == 0)
-                return 0;
-        refused = atomic_fetch_add(&s->stats->per_source_refused, 1) + 1;
-        last = atomic_load(&s->stats->per_source_noticed_ms);
-        if ((last == 0 || s->loop.now_ms - last >= PER_SOURCE_NOTICE_INTERVAL_MS) &&
-            atomic_compare_exchange_strong(&s->stats->per_source_noticed_ms, &last, s->loop.now_ms)) {
-                char host[NI_MAXHOST], port[NI_MAXSERV];
-
-                sockaddr_numeric(peer, len, host, port);
-                log_notice("closing connections from %s beyond --max-per-source %u "
-                           "(%llu closed so far; this notice at most once a minute)",
-                           host, s->config->max_per_source, (unsigned long long) refused);
-        }
-        return r;
 }
 
 /* A client accepted on a slot already taken: its source counted, unless a balancer's PROXY
@@ -57,7 +32,9 @@ static void server_serve_accepted(struct listeners *ls, int fd, const struct soc
         struct source *source = NULL;
         int r;
 
-        if (!s->config->proxy_protocol && server_source_take(s, peer, len, &source) < 0) {
+        if (!s->config->proxy_protocol &&
+            per_source_take(s->per_source, s->config->max_per_source, s->stats, s->loop.now_ms, peer, len,
+                            &source) < 0) {
                 close(fd);
                 server_slot_release(s);
                 return;
@@ -70,7 +47,7 @@ static void server_serve_accepted(struct listeners *ls, int fd, const struct soc
 static void server_check_done(struct server *s) {
         if (s->n_connections > 0)
                 return;
-        if (s->draining || s->n_listeners == 0)
+        if (s->draining || s->listen.n == 0)
                 loop_quit(&s->loop);
 }
 
@@ -81,8 +58,8 @@ void server_connection_gone(struct server *s) {
 }
 
 void server_add_counts(const struct server *s, uint64_t *bytes, uint64_t *served) {
-        *bytes += atomic_load_explicit(&s->bytes, memory_order_relaxed);
-        *served += atomic_load_explicit(&s->served, memory_order_relaxed);
+        *bytes += atomic_load_explicit(&s->counts.bytes, memory_order_relaxed);
+        *served += atomic_load_explicit(&s->counts.served, memory_order_relaxed);
 }
 
 static void server_close_idle(struct server *s) {
@@ -214,7 +191,6 @@ int server_init(struct server *s, const struct config *c, struct stats *stats,
         if (r < 0)
                 return r;
         r = listeners_init(&s->listen, c, &s->loop, stats, max_connections, fds, n, server_serve_accepted);
-        s->n_listeners = s->listen.n;
         if (r < 0)
                 return r;
         return loop_set_tick(&s->loop, TICK_MS, server_tick, s);
@@ -250,7 +226,7 @@ int server_adopt(struct server *s, int fd) {
 }
 
 int server_run(struct server *s) {
-        if (s->n_listeners == 0 && s->n_connections == 0)
+        if (s->listen.n == 0 && s->n_connections == 0)
                 return 0;
         return loop_run(&s->loop);
 }

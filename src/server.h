@@ -21,9 +21,6 @@
 #include "splice.h"
 #include "stats.h"
 
-/* What a connection without a ring (--max-memory spent) echoes per peek. */
-#define SCRATCH_SIZE 65536
-
 struct server {
         const struct config *config;
         struct stats *stats;
@@ -32,7 +29,6 @@ struct server {
         struct pipe_pool pipes;                 /* for bulk connections (splice.h) */
         struct budget budget;                   /* this worker's part of --max-memory */
         struct listeners listen;                /* the sockets it watches, accepting (listener.h) */
-        size_t n_listeners;                     /* listen.n, read by connection.c: 0 serves one passed-in client */
         struct list idle;                       /* connections, least recently active first */
         struct list awaiting;                   /* --proxy-protocol: awaiting their header, oldest first */
         size_t n_connections;
@@ -41,9 +37,7 @@ struct server {
         uint8_t *scratch;                       /* SCRATCH_SIZE bytes: echo without a ring */
         struct sources *per_source;             /* shared, locked; NULL: no --max-per-source */
         struct watch stop_watch;                /* eventfd: server_request_stop() from another thread */
-        /* Counted by this server's thread alone, with a relaxed load and store (no locked
-         * instruction per message); server_add_counts() sums them for STATUS=. */
-        atomic_uint_fast64_t bytes, served;
+        struct worker_counts counts;            /* summed by server_add_counts() for STATUS= */
         void (*tick_hook)(struct server *s);    /* the main worker's periodic work */
         void *hook_userdata;                    /* for tick_hook; echod.c keeps its context here */
 };
@@ -93,25 +87,9 @@ void server_request_stop(struct server *s, bool now);
  * fails before the connection is linked). */
 void server_slot_release(struct server *s);
 
-/* --max-per-source: counts one more connection of the source of peer (AF_INET, AF_INET6; other
- * families are not limited) in the shared table, *ret the count to give back, NULL without a
- * limit. Returns 0, or <0 when the source is at its limit: counted, with a notice at most once a
- * minute; the caller closes the connection unread. With --proxy-protocol called for the client
- * a connection's header names, once it is read. */
-int server_source_take(struct server *s, const struct sockaddr *peer, socklen_t len, struct source **ret);
 
 /* Called by connection_destroy(): the connection was unlinked and its fd closed. */
 void server_connection_gone(struct server *s);
-
-/* Called by connections: n bytes echoed; one connection accepted or adopted. */
-static inline void server_count_bytes(struct server *s, uint64_t n) {
-        atomic_store_explicit(&s->bytes, atomic_load_explicit(&s->bytes, memory_order_relaxed) + n,
-                              memory_order_relaxed);
-}
-static inline void server_count_served(struct server *s) {
-        atomic_store_explicit(&s->served, atomic_load_explicit(&s->served, memory_order_relaxed) + 1,
-                              memory_order_relaxed);
-}
 
 /* Adds what s counted to *bytes and *served; safe from any thread. */
 void server_add_counts(const struct server *s, uint64_t *bytes, uint64_t *served);

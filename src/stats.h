@@ -11,6 +11,18 @@
 #include "datagram.h"
 #include "ratelimit.h"
 
+/* What one worker counts in its own thread: bytes echoed, connections accepted or adopted. */
+struct worker_counts {
+        atomic_uint_fast64_t bytes, served;
+};
+
+/* Adds n to a counter of worker_counts from its worker's thread: a relaxed load and store, no
+ * locked instruction per message; any thread may read it. */
+static inline void worker_count(atomic_uint_fast64_t *counter, uint64_t n) {
+        atomic_store_explicit(counter, atomic_load_explicit(counter, memory_order_relaxed) + n,
+                              memory_order_relaxed);
+}
+
 /* Counters shared by every worker, read for STATUS= lines. */
 struct stats {
         atomic_uint_fast64_t connections;       /* open now */
