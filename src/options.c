@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "address.h"
 #include "log.h"
 #include "number.h"
 #include "usage.h"
@@ -49,8 +50,8 @@ static void help(void) {
         printf("Usage: echod [OPTION]... [ADDRESS]...\n"
                "Echo every TCP byte stream and every UDP datagram back to its sender (RFC 862).\n"
                "\n"
-               "ADDRESS is HOST:PORT, [IPv6]:PORT, HOST (port " ECHOD_DEFAULT_PORT "), :PORT or *:PORT (all\n"
-               "addresses). Without one, echod listens on " ECHOD_DEFAULT_HOST " port " ECHOD_DEFAULT_PORT ".\n"
+               "ADDRESS is HOST:PORT, [IPv6]:PORT, HOST (port " ADDRESS_DEFAULT_PORT "), :PORT or *:PORT (all\n"
+               "addresses). Without one, echod listens on " ADDRESS_DEFAULT_HOST " port " ADDRESS_DEFAULT_PORT ".\n"
                "Sockets passed by systemd (LISTEN_FDS) are used instead when present.\n"
                "\n"
                "  -v, --verbose             one line per connection; twice: trace every chunk\n"

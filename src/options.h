@@ -17,9 +17,6 @@ enum {
         EXIT_ACTIVATION = 5,    /* bad LISTEN_* environment or inherited file descriptors */
 };
 
-#define ECHOD_DEFAULT_HOST "localhost"
-#define ECHOD_DEFAULT_PORT "10000"
-
 struct config {
         char **addresses;               /* ADDRESS arguments (points into argv) */
         size_t n_addresses;

@@ -31,7 +31,7 @@ static int bind_address(struct sockets *so, const char *arg, bool given) {
         size_t bound = 0;
         int r, status = EXIT_OK;
 
-        r = address_parse(arg, ECHOD_DEFAULT_PORT, &a, &why);
+        r = address_parse(arg, ADDRESS_DEFAULT_PORT, &a, &why);
         if (r == -ENOENT) {
                 log_error("cannot resolve '%s': %s", arg, why);
                 return EXIT_RESOLVE;
@@ -79,7 +79,7 @@ static int bind_address(struct sockets *so, const char *arg, bool given) {
 
 static int bind_standalone(struct sockets *so, const struct config *c) {
         if (c->n_addresses == 0)
-                return bind_address(so, ECHOD_DEFAULT_HOST, true);
+                return bind_address(so, ADDRESS_DEFAULT_HOST, true);
         for (size_t i = 0; i < c->n_addresses; i++) {
                 int status = bind_address(so, c->addresses[i], true);
                 if (status != EXIT_OK)

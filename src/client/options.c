@@ -16,7 +16,7 @@ static void help(void) {
         printf("Usage: echo-client [OPTION]... [HOST [PORT] | ADDRESS]\n"
                "Send a message to an echo server and check that exactly the same bytes come back,\n"
                "or probe it as ping does (-c, -u, --json...).\n"
-               "HOST defaults to localhost, PORT (a number or service name) to 10000. ADDRESS is\n"
+               "HOST defaults to " ADDRESS_DEFAULT_HOST ", PORT (a number or service name) to " ADDRESS_DEFAULT_PORT ". ADDRESS is\n"
                "HOST:PORT or [IPv6]:PORT, as echod takes it.\n"
                "\n"
                "  -m, --message TEXT   send TEXT instead of the seed's message\n"
@@ -227,7 +227,7 @@ int client_parse_args(struct client_config *c, int argc, char **argv) {
         bool timeout_given = false;
         int opt, r;
 
-        *c = (struct client_config) { .host = "localhost", .port = "10000", .timeout_ms = 30000,
+        *c = (struct client_config) { .host = ADDRESS_DEFAULT_HOST, .port = ADDRESS_DEFAULT_PORT, .timeout_ms = 30000,
                                       .family = AF_UNSPEC, .interval_ms = 1000, .wait_ms = 5000,
                                       .size = 64 };
         opterr = 0;

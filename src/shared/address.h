@@ -9,6 +9,10 @@
 
 #define ADDRESS_HOST_MAX 256
 
+/* The seed's address: where echod listens and echo-client connects when given none. */
+#define ADDRESS_DEFAULT_HOST "localhost"
+#define ADDRESS_DEFAULT_PORT "10000"
+
 struct address {
         char host[ADDRESS_HOST_MAX];    /* "" means every address of the machine */
         char port[6];                   /* decimal, 1..65535 */
