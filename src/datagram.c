@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "log.h"
-#include "server.h"
+#include "stats.h"
 
 /* Datagrams read per wakeup, so that a flood on one socket cannot starve the loop's others. */
 #define DATAGRAM_BATCH 64
