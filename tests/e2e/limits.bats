@@ -201,9 +201,10 @@ second_signal() {
 
 # Runs in a network namespace whose TCP buffers are capped at 64 KiB (as reliability.bats's RSS
 # test): each stalled client then pushes about 512 KiB towards echod, enough to fill its
-# 256 KiB ring, while the kernel's share stays small on a shared machine.
-@test "--max-memory: 200 stalled senders hold at most the budget, and a new client is served" {
-        local budget=4194304 clients=200
+# 256 KiB ring, while the kernel's share stays small on a shared machine. $1: the number of
+# workers, who share the one budget.
+stalled_senders_within_budget() {
+        local workers=$1 budget=4194304 clients=200
         [ "$(id -u)" = 0 ] || skip "needs root for a network namespace"
         NETNS=echod-mem-$$
         ip netns add "$NETNS"
@@ -211,7 +212,7 @@ second_signal() {
         ip netns exec "$NETNS" sysctl -q -w net.ipv4.tcp_wmem="4096 16384 65536" \
                 net.ipv4.tcp_rmem="4096 16384 65536"
         export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=4
-        ECHOD_WRAP="ip netns exec $NETNS" echod_start --max-memory "$budget" "127.0.0.1:$PORT"
+        ECHOD_WRAP="ip netns exec $NETNS" echod_start --workers "$workers" --max-memory "$budget" "127.0.0.1:$PORT"
         base=$(awk '/^VmRSS:/ { print $2 }' "/proc/$ECHOD_PID/status")
         go=$BATS_TEST_TMPDIR/go
         ip netns exec "$NETNS" "$PY" "$HELPERS/stalled.py" 127.0.0.1 "$PORT" --clients "$clients" \
@@ -229,15 +230,24 @@ second_signal() {
         assert_line --regexp '^5 of 5 clients intact'
         rss=$(awk '/^VmRSS:/ { print $2 }' "/proc/$ECHOD_PID/status")
         peak=$(awk '/^VmHWM:/ { print $2 }' "/proc/$ECHOD_PID/status")
-        # The budget, as many spare rings again (the pool), and 16 MiB for the rest.
-        bound=$((base + 2 * budget / 1024 + 16384))
-        echo "# RSS at start ${base} kB, with 200 stalled ${rss} kB, peak ${peak} kB, bound ${bound} kB" >&3
+        # The budget once for all workers, each worker's spare rings (its pool keeps at most the
+        # budget), and 16 MiB for the rest.
+        bound=$((base + (1 + workers) * budget / 1024 + 16384))
+        echo "# $workers worker(s): RSS at start ${base} kB, with 200 stalled ${rss} kB, peak ${peak} kB, bound ${bound} kB" >&3
         [ "$peak" -le "$bound" ]
         # The budget was really spent: 16 rings of 256 KiB are held.
         [ "$rss" -ge $((base + budget / 2 / 1024)) ]
         touch "$go"
         wait_gone "$stalled" 30
         echod_stop
+}
+
+@test "--max-memory: 200 stalled senders hold at most the budget, and a new client is served" {
+        stalled_senders_within_budget 1
+}
+
+@test "--max-memory with --workers 2: one budget for both workers, each drawing on it in chunks" {
+        stalled_senders_within_budget 2
 }
 
 @test "addresses: a wildcard logs the bound address, legacy IPv4 forms and mapped IPv6 are usage errors" {
