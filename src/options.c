@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -117,65 +118,46 @@ static int config_parse_environment(struct config *c) {
         return 0;
 }
 
-/* The options that take a number: 1 when opt is one of them and arg fits, 0 when opt is none of
- * them, <0 after the error line. */
-static int config_parse_number(struct config *c, int opt, const char *arg) {
-        unsigned long long v;
+/* The options that take a number: its range and the field of struct config it fills (an
+ * unsigned, or a size_t where `wide`). */
+static const struct number_option {
+        int opt;
+        const char *name;
+        unsigned long long min, max;
+        size_t offset;
+        bool wide;
+} number_options[] = {
+        { OPT_MAX_CONNECTIONS, "max-connections", 1, 10000000, offsetof(struct config, max_connections), false },
+        { OPT_IDLE_TIMEOUT, "idle-timeout", 0, 86400 * 7, offsetof(struct config, idle_timeout_s), false },
+        { OPT_DRAIN_TIMEOUT, "drain-timeout", 0, 3600, offsetof(struct config, drain_timeout_s), false },
+        { OPT_EXIT_IDLE, "exit-idle", 0, 86400 * 7, offsetof(struct config, exit_idle_s), false },
+        { OPT_WORKERS, "workers", 1, 64, offsetof(struct config, workers), false },
+        { OPT_BUFFER_SIZE, "buffer-size", 1024, 64 << 20, offsetof(struct config, buffer_size), true },
+        { OPT_MAX_PER_SOURCE, "max-per-source", 0, 10000000, offsetof(struct config, max_per_source), false },
+        { OPT_MAX_MEMORY, "max-memory", 0, 1ull << 40, offsetof(struct config, max_memory), true },
+        { OPT_UDP_RATE, "udp-rate", 0, 1000000, offsetof(struct config, udp_rate), false },
+        { OPT_UDP_GLOBAL_RATE, "udp-global-rate", 0, 10000000, offsetof(struct config, udp_global_rate), false },
+};
 
-        switch (opt) {
-        case OPT_MAX_CONNECTIONS:
-                if (parse_option_number("max-connections", arg, 1, 10000000, &v) < 0)
+/* 1 when opt takes a number and arg fits (stored in c), 0 when opt takes none, <0 after the
+ * error line. */
+static int config_parse_number(struct config *c, int opt, const char *arg) {
+        for (size_t i = 0; i < sizeof number_options / sizeof *number_options; i++) {
+                const struct number_option *o = &number_options[i];
+                char *field = (char *) c + o->offset;
+                unsigned long long v;
+
+                if (o->opt != opt)
+                        continue;
+                if (parse_option_number(o->name, arg, o->min, o->max, &v) < 0)
                         return -EINVAL;
-                c->max_connections = (unsigned) v;
+                if (o->wide)
+                        *(size_t *) (void *) field = (size_t) v;
+                else
+                        *(unsigned *) (void *) field = (unsigned) v;
                 return 1;
-        case OPT_IDLE_TIMEOUT:
-                if (parse_option_number("idle-timeout", arg, 0, 86400 * 7, &v) < 0)
-                        return -EINVAL;
-                c->idle_timeout_s = (unsigned) v;
-                return 1;
-        case OPT_DRAIN_TIMEOUT:
-                if (parse_option_number("drain-timeout", arg, 0, 3600, &v) < 0)
-                        return -EINVAL;
-                c->drain_timeout_s = (unsigned) v;
-                return 1;
-        case OPT_EXIT_IDLE:
-                if (parse_option_number("exit-idle", arg, 0, 86400 * 7, &v) < 0)
-                        return -EINVAL;
-                c->exit_idle_s = (unsigned) v;
-                return 1;
-        case OPT_WORKERS:
-                if (parse_option_number("workers", arg, 1, 64, &v) < 0)
-                        return -EINVAL;
-                c->workers = (unsigned) v;
-                return 1;
-        case OPT_BUFFER_SIZE:
-                if (parse_option_number("buffer-size", arg, 1024, 64 << 20, &v) < 0)
-                        return -EINVAL;
-                c->buffer_size = (size_t) v;
-                return 1;
-        case OPT_MAX_PER_SOURCE:
-                if (parse_option_number("max-per-source", arg, 0, 10000000, &v) < 0)
-                        return -EINVAL;
-                c->max_per_source = (unsigned) v;
-                return 1;
-        case OPT_MAX_MEMORY:
-                if (parse_option_number("max-memory", arg, 0, 1ull << 40, &v) < 0)
-                        return -EINVAL;
-                c->max_memory = (size_t) v;
-                return 1;
-        case OPT_UDP_RATE:
-                if (parse_option_number("udp-rate", arg, 0, 1000000, &v) < 0)
-                        return -EINVAL;
-                c->udp_rate = (unsigned) v;
-                return 1;
-        case OPT_UDP_GLOBAL_RATE:
-                if (parse_option_number("udp-global-rate", arg, 0, 10000000, &v) < 0)
-                        return -EINVAL;
-                c->udp_global_rate = (unsigned) v;
-                return 1;
-        default:
-                return 0;
         }
+        return 0;
 }
 
 int config_parse(struct config *c, int argc, char **argv) {
